@@ -1,0 +1,124 @@
+"""Alert observations, deliveries, and how repeated observations of one instance combine.
+
+An alert instance is identified by `(fingerprint, starts_at)`. Every push of it is an
+observation; observations of one instance combine by these rules, whatever their order:
+resolved wins over firing (a late firing never revives a resolved instance), the first
+resolved observation fixes `ends_at`, and repeats only add to the receive count and move
+`last_received_at`. The store applies the same rules when an instance already exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = [
+    "AlertInstanceUpdate",
+    "AlertObservation",
+    "AlertStatus",
+    "Delivery",
+    "Source",
+    "combine_observations",
+]
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Source(StrEnum):
+    ALERTMANAGER = "alertmanager"
+    PROMETHEUS = "prometheus"
+    GRAFANA = "grafana"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertObservation:
+    """One alert as one push reported it, normalised; `starts_at` None means 'not given'."""
+
+    fingerprint: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    status: AlertStatus
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    generator_url: str
+    source: Source
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One push from an alert source: its envelope and its alerts."""
+
+    source: Source
+    received_at: datetime
+    alerts: tuple[AlertObservation, ...]
+    receiver: str | None = None
+    status: str | None = None
+    group_key: str | None = None
+    external_url: str | None = None
+    truncated_alerts: int = 0
+
+
+@dataclass(slots=True)
+class AlertInstanceUpdate:
+    """What a batch of observations contributes to one alert instance."""
+
+    fingerprint: str
+    starts_at: datetime
+    status: AlertStatus
+    ends_at: datetime | None
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    generator_url: str
+    source: Source
+    first_received_at: datetime
+    last_received_at: datetime
+    receive_count: int = 1
+    service: str | None = None
+
+    @property
+    def key(self) -> tuple[str, datetime]:
+        return (self.fingerprint, self.starts_at)
+
+    def absorb(self, later: AlertInstanceUpdate) -> None:
+        """Fold a later observation of the same instance into this one."""
+        if self.status is AlertStatus.FIRING and later.status is AlertStatus.RESOLVED:
+            self.status = AlertStatus.RESOLVED
+            self.ends_at = later.ends_at
+        self.receive_count += later.receive_count
+        self.first_received_at = min(self.first_received_at, later.first_received_at)
+        self.last_received_at = max(self.last_received_at, later.last_received_at)
+
+
+def combine_observations(
+    observations: Iterable[tuple[AlertObservation, datetime]],
+) -> list[AlertInstanceUpdate]:
+    """One update per instance, in key order (the order rows are locked in).
+
+    Each observation comes with the `starts_at` it was resolved to.
+    """
+    by_key: dict[tuple[str, datetime], AlertInstanceUpdate] = {}
+    for observation, starts_at in observations:
+        update = AlertInstanceUpdate(
+            fingerprint=observation.fingerprint,
+            starts_at=starts_at,
+            status=observation.status,
+            ends_at=observation.ends_at if observation.status is AlertStatus.RESOLVED else None,
+            labels=observation.labels,
+            annotations=observation.annotations,
+            generator_url=observation.generator_url,
+            source=observation.source,
+            first_received_at=observation.received_at,
+            last_received_at=observation.received_at,
+        )
+        existing = by_key.get(update.key)
+        if existing is None:
+            by_key[update.key] = update
+        else:
+            existing.absorb(update)
+    return [by_key[key] for key in sorted(by_key)]

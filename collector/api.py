@@ -1,0 +1,247 @@
+"""HTTP routes of the collector: the three push endpoints and `GET /api/v1/alerts`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal, Protocol, TypeVar
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.alerts import AlertStatus, Delivery
+from collector.auth import presented_token, token_accepted
+from collector.models import AlertInstance
+from collector.normalise import (
+    from_alertmanager_webhook,
+    from_grafana_webhook,
+    from_prometheus_alerts,
+)
+from collector.schemas import AlertmanagerWebhook, GrafanaWebhook, PostableAlerts
+from collector.store import AlertQuery, list_alerts
+from rules.matchers import MatcherError, parse_matcher
+from slakeeper.errors import ApiError, validation_details
+
+__all__ = ["DeliverySink", "create_router", "read_json_body"]
+
+Model = TypeVar("Model")
+
+
+class DeliverySink(Protocol):
+    def ingest(self, delivery: Delivery) -> Awaitable[None]: ...
+
+
+async def read_json_body(request: Request, limit: int) -> bytes:
+    """The request body, refused when it is not JSON (415), too large (413) or empty (400)."""
+    content_type = request.headers.get("content-type")
+    if content_type is not None:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise ApiError(
+                415, "unsupported_media_type", f"expected application/json, got {media_type!r}"
+            )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "payload_too_large", f"body of {declared} bytes exceeds {limit}")
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise ApiError(413, "payload_too_large", f"body exceeds {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise ApiError(400, "empty_body", "the request body is empty; expected JSON")
+    return body
+
+
+def parse_payload(adapter: TypeAdapter[Model], body: bytes, what: str) -> Model:
+    """Validate `body` as `what`; malformed JSON is a 400, any invalid field a 422."""
+    try:
+        return adapter.validate_json(body)
+    except ValidationError as error:
+        details = validation_details(error)
+        if any(detail["type"] == "json_invalid" for detail in details):
+            raise ApiError(
+                400, "malformed_json", f"malformed JSON: {details[0]['message']}"
+            ) from None
+        first = details[0]
+        message = f"invalid {what}: {first['field']}: {first['message']}"
+        raise ApiError(422, "invalid_payload", message, details) from None
+
+
+_ALERTMANAGER = TypeAdapter(AlertmanagerWebhook)
+_GRAFANA = TypeAdapter(GrafanaWebhook)
+
+
+def _body_schema(model: type[BaseModel] | TypeAdapter[Any]) -> dict[str, Any]:
+    schema = model.model_json_schema() if isinstance(model, type) else model.json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": inline(schema)}},
+        }
+    }
+
+
+def _cursor(after_id: int) -> str:
+    return base64.urlsafe_b64encode(f"a:{after_id}".encode()).decode().rstrip("=")
+
+
+def _after_id(cursor: str) -> int:
+    try:
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = decoded.partition(":")
+        if kind != "a" or not value.isdigit():
+            raise ValueError(cursor)
+        return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ApiError(400, "bad_request", f"invalid cursor {cursor!r}") from None
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """UTC timestamp in RFC 3339 with a `Z`."""
+    if moment is None:
+        return None
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def alert_resource(alert: AlertInstance) -> dict[str, Any]:
+    """An alert instance as the API shows it."""
+    return {
+        "id": alert.id,
+        "fingerprint": alert.fingerprint,
+        "starts_at": rfc3339(alert.starts_at),
+        "ends_at": rfc3339(alert.ends_at),
+        "status": alert.status,
+        "labels": alert.labels,
+        "annotations": alert.annotations,
+        "generator_url": alert.generator_url,
+        "source": alert.source,
+        "receive_count": alert.receive_count,
+        "first_received_at": rfc3339(alert.first_received_at),
+        "last_received_at": rfc3339(alert.last_received_at),
+        "incident_id": alert.incident_id,
+        "service": alert.service,
+        "level": alert.level,
+        "priority": alert.priority,
+        "category": alert.category,
+        "impact": alert.impact,
+        "group_key": alert.group_key,
+    }
+
+
+def create_router(
+    *,
+    sink: DeliverySink,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    max_body_bytes: int,
+    ingest_tokens: Sequence[str],
+) -> APIRouter:
+    """The collector's routes, bound to where deliveries go and how requests are checked."""
+    router = APIRouter()
+
+    async def require_ingest_token(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> None:
+        if ingest_tokens and not token_accepted(presented_token(authorization), ingest_tokens):
+            raise ApiError(
+                401,
+                "unauthorized",
+                "a valid ingest token is required (Authorization: Bearer, or basic auth)",
+                headers={"WWW-Authenticate": 'Bearer realm="slakeeper", Basic realm="slakeeper"'},
+            )
+
+    ingest = [Depends(require_ingest_token)]
+
+    @router.post(
+        "/api/v1/webhooks/alertmanager",
+        tags=["ingestion"],
+        dependencies=ingest,
+        summary="Alertmanager webhook (version 4)",
+        openapi_extra=_body_schema(AlertmanagerWebhook),
+    )
+    async def alertmanager_webhook(request: Request) -> dict[str, int]:
+        body = await read_json_body(request, max_body_bytes)
+        payload = parse_payload(_ALERTMANAGER, body, "Alertmanager webhook")
+        delivery = from_alertmanager_webhook(payload, now=clock())
+        await sink.ingest(delivery)
+        return {"received": len(delivery.alerts)}
+
+    @router.post(
+        "/api/v1/webhooks/grafana",
+        tags=["ingestion"],
+        dependencies=ingest,
+        summary="Grafana alerting webhook (version 1)",
+        openapi_extra=_body_schema(GrafanaWebhook),
+    )
+    async def grafana_webhook(request: Request) -> dict[str, int]:
+        body = await read_json_body(request, max_body_bytes)
+        payload = parse_payload(_GRAFANA, body, "Grafana webhook")
+        delivery = from_grafana_webhook(payload, now=clock())
+        await sink.ingest(delivery)
+        return {"received": len(delivery.alerts)}
+
+    @router.post(
+        "/api/v2/alerts",
+        tags=["ingestion"],
+        dependencies=ingest,
+        summary="Alertmanager API v2 alerts, as Prometheus posts them",
+        openapi_extra=_body_schema(PostableAlerts),
+        response_class=Response,
+    )
+    async def prometheus_alerts(request: Request) -> Response:
+        body = await read_json_body(request, max_body_bytes)
+        alerts = parse_payload(PostableAlerts, body, "alert list")
+        await sink.ingest(from_prometheus_alerts(alerts, now=clock()))
+        # Alertmanager answers a successful post with an empty 200.
+        return Response(status_code=200)
+
+    @router.get("/api/v1/alerts", tags=["alerts"], summary="Alert instances, newest first")
+    def get_alerts(
+        status: Literal["firing", "resolved"] | None = None,
+        fingerprint: str | None = None,
+        service: str | None = None,
+        filter: Annotated[
+            list[str], Query(description='label matchers, e.g. severity=~"critical|page"')
+        ] = [],  # noqa: B006 - FastAPI copies defaults
+        since: AwareDatetime | None = None,
+        until: AwareDatetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        try:
+            matchers = tuple(parse_matcher(text) for text in filter)
+        except MatcherError as error:
+            raise ApiError(400, "bad_request", str(error), {"field": "filter"}) from None
+        query = AlertQuery(
+            status=AlertStatus(status) if status else None,
+            fingerprint=fingerprint,
+            service=service,
+            matchers=matchers,
+            since=since,
+            until=until,
+            after_id=_after_id(cursor) if cursor else None,
+            limit=limit,
+        )
+        with sessions() as session:
+            rows, next_after = list_alerts(session, query)
+            items = [alert_resource(row) for row in rows]
+        return {"items": items, "next_cursor": _cursor(next_after) if next_after else None}
+
+    return router

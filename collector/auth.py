@@ -1,0 +1,39 @@
+"""Ingest credentials: a bearer token, or basic auth whose password is a token."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Sequence
+
+__all__ = ["presented_token", "token_accepted"]
+
+
+def presented_token(authorization: str | None) -> str | None:
+    """The token in an `Authorization` header (`Bearer T` or `Basic base64(user:T)`)."""
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer":
+        return credentials or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        _user, separator, password = decoded.partition(":")
+        return password if separator and password else None
+    return None
+
+
+def token_accepted(token: str | None, accepted: Sequence[str]) -> bool:
+    """Whether `token` is one of `accepted`, compared in constant time."""
+    if token is None:
+        return False
+    presented = token.encode()
+    matched = False
+    for candidate in accepted:
+        matched |= hmac.compare_digest(presented, candidate.encode())
+    return matched

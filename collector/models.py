@@ -1,0 +1,70 @@
+"""Tables of the collector: alert instances and the deliveries that reported them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from slakeeper.database import Base, UTCDateTime
+
+__all__ = ["AlertInstance", "DeliveryRecord", "JsonLabels"]
+
+JsonLabels = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class AlertInstance(Base):
+    """One alert instance: a label set's firing from `starts_at`, until `ends_at`."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("fingerprint", "starts_at"),
+        Index(
+            "ix_alerts_firing",
+            "fingerprint",
+            postgresql_where=text("status = 'firing'"),
+            sqlite_where=text("status = 'firing'"),
+        ),
+        Index("ix_alerts_service", "service"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    labels: Mapped[dict[str, Any]] = mapped_column(JsonLabels)
+    annotations: Mapped[dict[str, Any]] = mapped_column(JsonLabels)
+    generator_url: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(32))
+    receive_count: Mapped[int] = mapped_column(Integer)
+    first_received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    service: Mapped[str | None] = mapped_column(String(200))
+    level: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[str | None] = mapped_column(String(8))
+    category: Mapped[str | None] = mapped_column(String(64))
+    impact: Mapped[str | None] = mapped_column(String(16))
+    group_key: Mapped[str | None] = mapped_column(Text)
+    incident_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DeliveryRecord(Base):
+    """One accepted push: who sent it, for which group, and how many alerts it lost upstream."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    receiver: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(16))
+    group_key: Mapped[str | None] = mapped_column(Text)
+    external_url: Mapped[str | None] = mapped_column(Text)
+    alert_count: Mapped[int] = mapped_column(Integer)
+    truncated_alerts: Mapped[int] = mapped_column(Integer, default=0)

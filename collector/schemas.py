@@ -1,0 +1,145 @@
+"""The payloads alert sources push, as pydantic models validated straight from JSON bytes.
+
+Field names are the sources' own (camelCase). Unknown fields are ignored, so newer
+sources keep working; wrong types, missing fields and unknown statuses are rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    model_validator,
+)
+
+__all__ = [
+    "AlertmanagerWebhook",
+    "GrafanaWebhook",
+    "PostableAlert",
+    "PostableAlerts",
+    "WebhookAlert",
+]
+
+# Go's zero time: what Alertmanager and Grafana send for "no end yet".
+_GO_ZERO_YEAR = 1
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _utc_or_none(value: datetime) -> datetime | None:
+    if value.year == _GO_ZERO_YEAR:
+        return None
+    return value.astimezone(UTC)
+
+
+def _clean_label_set(value: dict[str, str]) -> dict[str, str]:
+    for name, text in value.items():
+        if not name:
+            raise ValueError("label names must not be empty")
+        if "\x00" in name or "\x00" in text:
+            raise ValueError(f"label {name!r} contains a NUL character")
+    # As in Prometheus and Alertmanager, an empty value means the label is absent.
+    return {name: text for name, text in value.items() if text != ""}
+
+
+def _non_empty(value: dict[str, str]) -> dict[str, str]:
+    if not value:
+        raise ValueError("at least one label with a non-empty value is required")
+    return value
+
+
+def _prometheus_label_names(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not _LABEL_NAME.fullmatch(name):
+            raise ValueError(f"invalid label name {name!r}")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, Strict(), AfterValidator(_utc_or_none)]
+Text = Annotated[str, AfterValidator(_no_nul)]
+Annotations = Annotated[dict[str, str], AfterValidator(_clean_label_set)]
+Labels = Annotated[dict[str, str], AfterValidator(_clean_label_set), AfterValidator(_non_empty)]
+PrometheusLabels = Annotated[Labels, AfterValidator(_prometheus_label_names)]
+Fingerprint = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class WebhookAlert(_Payload):
+    """One alert of an Alertmanager (or Grafana) webhook."""
+
+    status: Literal["firing", "resolved"]
+    labels: Labels
+    annotations: Annotations = Field(default_factory=dict)
+    startsAt: Timestamp | None
+    endsAt: Timestamp | None = None
+    generatorURL: Text = ""
+    fingerprint: Fingerprint | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> WebhookAlert:
+        if (
+            self.status == "resolved"
+            and self.startsAt is not None
+            and self.endsAt is not None
+            and self.endsAt < self.startsAt
+        ):
+            raise ValueError("endsAt is before startsAt")
+        return self
+
+
+class _WebhookEnvelope(_Payload):
+    status: Literal["firing", "resolved"] | None = None
+    receiver: Text = ""
+    alerts: list[WebhookAlert]
+    externalURL: Text = ""
+    groupKey: Text = ""
+    truncatedAlerts: int = Field(default=0, ge=0)
+
+
+class AlertmanagerWebhook(_WebhookEnvelope):
+    """Alertmanager's webhook, version 4."""
+
+    version: Literal["4"]
+
+
+class GrafanaWebhook(_WebhookEnvelope):
+    """Grafana alerting's webhook, version 1 (Alertmanager's shape plus Grafana's fields)."""
+
+    version: Literal["1"]
+    orgId: int | None = None
+
+
+class PostableAlert(_Payload):
+    """One alert as Prometheus posts it to Alertmanager's `POST /api/v2/alerts`."""
+
+    labels: PrometheusLabels
+    annotations: Annotations = Field(default_factory=dict)
+    startsAt: Timestamp | None = None
+    endsAt: Timestamp | None = None
+    generatorURL: Text = ""
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> PostableAlert:
+        if self.startsAt is not None and self.endsAt is not None and self.endsAt < self.startsAt:
+            raise ValueError("endsAt is before startsAt")
+        return self
+
+
+PostableAlerts: TypeAdapter[list[PostableAlert]] = TypeAdapter(list[PostableAlert])

@@ -1,0 +1,265 @@
+"""SQL for alert instances and deliveries: bulk upserts and filtered, paginated reads."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    String,
+    Table,
+    Text,
+    case,
+    cast,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy import bindparam as param
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from collector.alerts import AlertInstanceUpdate, AlertObservation, AlertStatus, Delivery
+from collector.models import AlertInstance, DeliveryRecord
+from rules.matchers import Matcher, MatchOp
+from slakeeper.database import UTCDateTime
+
+__all__ = [
+    "AlertQuery",
+    "list_alerts",
+    "record_deliveries",
+    "resolve_start_times",
+    "upsert_alert_instances",
+]
+
+_table = typing.cast(Table, AlertInstance.__table__)
+_UPSERT_COLUMNS = (
+    "fingerprint",
+    "starts_at",
+    "status",
+    "ends_at",
+    "labels",
+    "annotations",
+    "generator_url",
+    "source",
+    "receive_count",
+    "first_received_at",
+    "last_received_at",
+    "service",
+)
+
+
+def resolve_start_times(
+    session: Session, observations: Sequence[AlertObservation]
+) -> list[tuple[AlertObservation, datetime]]:
+    """Give every observation its instance's `starts_at`.
+
+    A source that leaves `startsAt` out (as `amtool` may) means the instance firing now for
+    that label set; with none firing, the alert starts when it ends or when we heard of it.
+    """
+    unknown = {o.fingerprint for o in observations if o.starts_at is None}
+    firing: dict[str, datetime] = {}
+    if unknown:
+        query = (
+            select(AlertInstance.fingerprint, func.max(AlertInstance.starts_at))
+            .where(AlertInstance.fingerprint.in_(sorted(unknown)))
+            .where(AlertInstance.status == AlertStatus.FIRING.value)
+            .group_by(AlertInstance.fingerprint)
+        )
+        firing = dict(session.execute(query).all())
+    resolved = []
+    for observation in observations:
+        starts_at = observation.starts_at
+        if starts_at is None:
+            starts_at = firing.get(observation.fingerprint) or (
+                observation.ends_at or observation.received_at
+            )
+        resolved.append((observation, starts_at))
+    return resolved
+
+
+def upsert_alert_instances(session: Session, updates: Sequence[AlertInstanceUpdate]) -> None:
+    """Insert new instances and fold updates into existing ones, in one statement.
+
+    `updates` must hold one entry per key, sorted by key, so that concurrent writers lock
+    rows in the same order.
+    """
+    if not updates:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        _upsert_postgresql(session, updates)
+    else:
+        _upsert_sqlite(session, updates)
+
+
+def _merge_into_existing(excluded: Any) -> dict[str, ColumnElement[Any]]:
+    """The update rules of `AlertInstanceUpdate.absorb`, with the stored row first."""
+    resolved = _table.c.status == AlertStatus.RESOLVED.value
+    return {
+        "status": case((resolved, _table.c.status), else_=excluded.status),
+        "ends_at": case((resolved, _table.c.ends_at), else_=excluded.ends_at),
+        "receive_count": _table.c.receive_count + excluded.receive_count,
+        "first_received_at": case(
+            (excluded.first_received_at < _table.c.first_received_at, excluded.first_received_at),
+            else_=_table.c.first_received_at,
+        ),
+        "last_received_at": case(
+            (excluded.last_received_at > _table.c.last_received_at, excluded.last_received_at),
+            else_=_table.c.last_received_at,
+        ),
+    }
+
+
+def _row(update: AlertInstanceUpdate) -> dict[str, Any]:
+    return {
+        "fingerprint": update.fingerprint,
+        "starts_at": update.starts_at,
+        "status": update.status.value,
+        "ends_at": update.ends_at,
+        "labels": update.labels,
+        "annotations": update.annotations,
+        "generator_url": update.generator_url,
+        "source": update.source.value,
+        "receive_count": update.receive_count,
+        "first_received_at": update.first_received_at,
+        "last_received_at": update.last_received_at,
+        "service": update.service,
+    }
+
+
+def _upsert_sqlite(session: Session, updates: Sequence[AlertInstanceUpdate]) -> None:
+    statement = sqlite.insert(_table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["fingerprint", "starts_at"],
+        set_=_merge_into_existing(statement.excluded),
+    )
+    session.execute(statement, [_row(update) for update in updates])
+
+
+_ARRAY_TYPES: Mapping[str, Any] = {
+    "fingerprint": ARRAY(String),
+    "starts_at": ARRAY(UTCDateTime),
+    "status": ARRAY(String),
+    "ends_at": ARRAY(UTCDateTime),
+    "labels": ARRAY(Text),
+    "annotations": ARRAY(Text),
+    "generator_url": ARRAY(Text),
+    "source": ARRAY(String),
+    "receive_count": ARRAY(postgresql.INTEGER),
+    "first_received_at": ARRAY(UTCDateTime),
+    "last_received_at": ARRAY(UTCDateTime),
+    "service": ARRAY(String),
+}
+_JSON_COLUMNS = frozenset({"labels", "annotations"})
+
+
+def _unnest_column(name: str) -> ColumnElement[Any]:
+    column = func.unnest(cast(param(name, type_=_ARRAY_TYPES[name]), _ARRAY_TYPES[name]))
+    return cast(column, JSONB) if name in _JSON_COLUMNS else column
+
+
+def _postgresql_upsert_statement() -> Any:
+    rows = select(*(_unnest_column(name).label(name) for name in _UPSERT_COLUMNS))
+    statement = postgresql.insert(_table).from_select(list(_UPSERT_COLUMNS), rows)
+    return statement.on_conflict_do_update(
+        index_elements=["fingerprint", "starts_at"],
+        set_=_merge_into_existing(statement.excluded),
+    )
+
+
+_POSTGRESQL_UPSERT = _postgresql_upsert_statement()
+
+
+def _upsert_postgresql(session: Session, updates: Sequence[AlertInstanceUpdate]) -> None:
+    # One statement with a column of arrays per field: its text never changes, so the
+    # server plans it once, and a batch of any size is a single round trip.
+    columns: dict[str, list[Any]] = {name: [] for name in _UPSERT_COLUMNS}
+    for update in updates:
+        for name, value in _row(update).items():
+            columns[name].append(orjson.dumps(value).decode() if name in _JSON_COLUMNS else value)
+    session.execute(_POSTGRESQL_UPSERT, columns)
+
+
+def record_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
+    """Keep each push's envelope: receiver, group key, external URL, truncation."""
+    if not deliveries:
+        return
+    session.execute(
+        insert(DeliveryRecord),
+        [
+            {
+                "received_at": delivery.received_at,
+                "source": delivery.source.value,
+                "receiver": delivery.receiver,
+                "status": delivery.status,
+                "group_key": delivery.group_key,
+                "external_url": delivery.external_url,
+                "alert_count": len(delivery.alerts),
+                "truncated_alerts": delivery.truncated_alerts,
+            }
+            for delivery in deliveries
+        ],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Filters of `GET /api/v1/alerts`; `since`/`until` select instances active in between."""
+
+    status: AlertStatus | None = None
+    fingerprint: str | None = None
+    service: str | None = None
+    matchers: tuple[Matcher, ...] = field(default_factory=tuple)
+    since: datetime | None = None
+    until: datetime | None = None
+    after_id: int | None = None
+    limit: int = 100
+
+
+def list_alerts(session: Session, query: AlertQuery) -> tuple[list[AlertInstance], int | None]:
+    """One page of alert instances, newest first, and the id to continue after (or None)."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.status is not None:
+        conditions.append(AlertInstance.status == query.status.value)
+    if query.fingerprint is not None:
+        conditions.append(AlertInstance.fingerprint == query.fingerprint)
+    if query.service is not None:
+        conditions.append(AlertInstance.service == query.service)
+    if query.since is not None:
+        conditions.append(
+            or_(AlertInstance.ends_at.is_(None), AlertInstance.ends_at >= query.since)
+        )
+    if query.until is not None:
+        conditions.append(AlertInstance.starts_at < query.until)
+    if query.after_id is not None:
+        conditions.append(AlertInstance.id < query.after_id)
+    conditions.extend(_label_condition(matcher) for matcher in query.matchers)
+    statement = (
+        select(AlertInstance)
+        .where(*conditions)
+        .order_by(AlertInstance.id.desc())
+        .limit(query.limit + 1)
+    )
+    rows = list(session.scalars(statement))
+    if len(rows) > query.limit:
+        return rows[: query.limit], rows[query.limit - 1].id
+    return rows, None
+
+
+def _label_condition(matcher: Matcher) -> ColumnElement[bool]:
+    value = func.coalesce(AlertInstance.labels[matcher.name].as_string(), "")
+    if matcher.op is MatchOp.EQUAL:
+        return value == matcher.value
+    if matcher.op is MatchOp.NOT_EQUAL:
+        return value != matcher.value
+    found = value.regexp_match(matcher.anchored_pattern)
+    return found if matcher.op is MatchOp.REGEX else not_(found)

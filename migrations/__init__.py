@@ -1,0 +1,1 @@
+"""Alembic migrations of slakeeper's schema (`slakeeper db upgrade`)."""

@@ -1,0 +1,1 @@
+"""The rule engine: matchers, classification, SLA policy, calendars and escalation."""

@@ -1,0 +1,91 @@
+"""The application factory: `create_app(settings)` wires every part together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+import collector.api
+from slakeeper import __version__, probes
+from slakeeper.counters import read_counters
+from slakeeper.database import DatabaseUnavailable, create_database_engine, error_summary
+from slakeeper.errors import install_error_handlers
+from slakeeper.metrics import DatabaseCounterCollector, StoredCounters
+from slakeeper.pipeline import Pipeline
+from slakeeper.responses import JSONBody
+from slakeeper.settings import Settings, load_settings
+
+__all__ = ["create_app", "create_app_from_environment", "utc_now"]
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
+    """Build the service for `settings`; `clock` is the time every request is stamped with."""
+    engine = create_database_engine(settings.database_url)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    pipeline = Pipeline(sessions, queue_limit=settings.ingest_queue_limit)
+
+    def stored_counters() -> StoredCounters:
+        try:
+            with sessions() as session:
+                return read_counters(session)
+        except SQLAlchemyError as error:
+            raise DatabaseUnavailable(error_summary(error)) from error
+
+    registry = CollectorRegistry()
+    registry.register(DatabaseCounterCollector(stored_counters))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        pipeline.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(pipeline.stop)
+            engine.dispose()
+
+    app = FastAPI(
+        title="slakeeper",
+        version=__version__,
+        summary="Alerts in, incidents and a service-level record out.",
+        lifespan=lifespan,
+        default_response_class=JSONBody,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.pipeline = pipeline
+    install_error_handlers(app)
+    app.include_router(
+        collector.api.create_router(
+            sink=pipeline,
+            sessions=sessions,
+            clock=clock,
+            max_body_bytes=settings.max_body_bytes,
+            ingest_tokens=settings.ingest_token_values(),
+        )
+    )
+    app.include_router(
+        probes.create_router(
+            engine=engine, registry=registry, pipeline_alive=lambda: pipeline.alive
+        )
+    )
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The factory uvicorn's workers call: settings come from `SLAKEEPER_*`."""
+    return create_app(load_settings())

@@ -1,0 +1,70 @@
+"""Durable event counters: incremented in the transaction that makes the event true.
+
+Counters exported to Prometheus must survive restarts and agree across replicas, so they
+live in the database. Each process writes its own shard of a counter row, so concurrent
+writers never wait on each other; readers sum the shards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import orjson
+from sqlalchemy import Float, Integer, String, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from slakeeper.database import Base
+
+__all__ = ["CounterKey", "EventCounter", "add_to_counters", "counter_key", "read_counters"]
+
+_SHARDS = 64
+
+CounterKey = tuple[str, str]
+
+
+class EventCounter(Base):
+    """One shard of one labelled counter."""
+
+    __tablename__ = "event_counters"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    labels: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+def counter_key(name: str, **labels: str) -> CounterKey:
+    """A counter's identity: its name and its labels in canonical JSON."""
+    return (name, orjson.dumps(labels, option=orjson.OPT_SORT_KEYS).decode())
+
+
+def add_to_counters(session: Session, increments: Mapping[CounterKey, float]) -> None:
+    """Add to counters inside the caller's transaction."""
+    rows = [
+        {"name": name, "labels": labels, "shard": os.getpid() % _SHARDS, "value": value}
+        for (name, labels), value in sorted(increments.items())
+        if value
+    ]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(EventCounter)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name", "labels", "shard"],
+        set_={"value": EventCounter.value + statement.excluded.value},
+    )
+    session.execute(statement, rows)
+
+
+def read_counters(session: Session) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Every counter with its labelled totals, summed over shards."""
+    result: dict[str, list[tuple[dict[str, str], float]]] = {}
+    query = select(EventCounter.name, EventCounter.labels, func.sum(EventCounter.value)).group_by(
+        EventCounter.name, EventCounter.labels
+    )
+    for name, labels, total in session.execute(query):
+        result.setdefault(name, []).append((orjson.loads(labels), float(total)))
+    return result

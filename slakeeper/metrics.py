@@ -1,0 +1,75 @@
+"""`/metrics`: counters read from the database at scrape time, identical on every replica."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from collector.counts import ALERTS_RECEIVED, ALERTS_TRUNCATED
+
+__all__ = ["COUNTERS", "CounterDefinition", "DatabaseCounterCollector"]
+
+StoredCounters = Mapping[str, Sequence[tuple[Mapping[str, str], float]]]
+
+_SOURCES = ("alertmanager", "prometheus", "grafana")
+
+
+@dataclass(frozen=True, slots=True)
+class CounterDefinition:
+    """A counter slakeeper exports, with the label sets it always shows (from zero)."""
+
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+    initial: tuple[tuple[str, ...], ...] = ()
+
+
+COUNTERS = (
+    CounterDefinition(
+        ALERTS_RECEIVED,
+        "Alert observations accepted, by source and status as received.",
+        ("source", "status"),
+        tuple((source, status) for source in _SOURCES for status in ("firing", "resolved")),
+    ),
+    CounterDefinition(
+        ALERTS_TRUNCATED,
+        "Alerts a source reported as cut from its payload (truncatedAlerts): lost upstream.",
+        ("source",),
+        tuple((source,) for source in _SOURCES),
+    ),
+)
+
+
+class DatabaseCounterCollector(Collector):
+    """Exports the durable counters; `read` is only called at scrape time."""
+
+    def __init__(
+        self,
+        read: Callable[[], StoredCounters],
+        definitions: Iterable[CounterDefinition] = COUNTERS,
+    ) -> None:
+        self._read = read
+        self._definitions = tuple(definitions)
+
+    def describe(self) -> Iterable[Metric]:
+        for definition in self._definitions:
+            yield CounterMetricFamily(
+                definition.name, definition.documentation, labels=definition.labels
+            )
+
+    def collect(self) -> Iterable[Metric]:
+        stored = self._read()
+        for definition in self._definitions:
+            family = CounterMetricFamily(
+                definition.name, definition.documentation, labels=definition.labels
+            )
+            values = dict.fromkeys(definition.initial, 0.0)
+            for labels, value in stored.get(definition.name, ()):
+                key = tuple(labels.get(name, "") for name in definition.labels)
+                values[key] = values.get(key, 0.0) + value
+            for key, value in sorted(values.items()):
+                family.add_metric(list(key), value)
+            yield family

@@ -1,0 +1,54 @@
+"""The ingestion pipeline: every accepted delivery ends in one call to `Pipeline.ingest`.
+
+`apply_deliveries` is what happens to a batch of deliveries inside one transaction;
+the rule engine (classification) and the incident domain extend it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector.alerts import Delivery, combine_observations
+from collector.counts import delivery_counts
+from collector.store import record_deliveries, resolve_start_times, upsert_alert_instances
+from slakeeper.counters import add_to_counters
+from slakeeper.writer import GroupCommitWriter
+
+__all__ = ["Pipeline", "apply_deliveries"]
+
+
+def apply_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
+    """Store the alerts of `deliveries`, their envelopes and their counts, in `session`."""
+    observations = [alert for delivery in deliveries for alert in delivery.alerts]
+    updates = combine_observations(resolve_start_times(session, observations))
+    for update in updates:
+        # Until rules classify alerts, an alert's service is its `service` label.
+        update.service = update.labels.get("service") or None
+    upsert_alert_instances(session, updates)
+    record_deliveries(session, deliveries)
+    add_to_counters(session, delivery_counts(deliveries))
+
+
+class Pipeline:
+    """Accepts deliveries and returns once they are committed."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, queue_limit: int) -> None:
+        self._writer: GroupCommitWriter[Delivery] = GroupCommitWriter(
+            apply_deliveries, sessions, queue_limit=queue_limit, name="ingest-writer"
+        )
+
+    def start(self) -> None:
+        self._writer.start()
+
+    def stop(self) -> None:
+        self._writer.stop()
+
+    @property
+    def alive(self) -> bool:
+        return self._writer.alive
+
+    async def ingest(self, delivery: Delivery) -> None:
+        """Store `delivery`; raise `DatabaseUnavailable` or `WriterOverloaded` if it cannot be."""
+        await self._writer.submit(delivery, size=max(1, len(delivery.alerts)))

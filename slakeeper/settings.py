@@ -1,0 +1,80 @@
+"""Settings from `SLAKEEPER_*` environment variables, built by `load_settings()`."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "is_loopback", "load_settings"]
+
+DEFAULT_DATABASE_URL = "sqlite:///slakeeper.db"
+
+TokenList = Annotated[list[SecretStr], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; tokens stay secret in reprs and logs."""
+
+    model_config = SettingsConfigDict(env_prefix="SLAKEEPER_", extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    rules: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    ingest_tokens: TokenList = Field(default_factory=list)
+    api_tokens: TokenList = Field(default_factory=list)
+    alertmanager_url: str | None = None
+    timezone: str = "UTC"
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    ingest_queue_limit: int = Field(default=20_000, ge=1)
+    access_log: bool = False
+    log_level: str = "info"
+
+    @field_validator("ingest_tokens", "api_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [token.strip() for token in value.split(",") if token.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        levels = {"critical", "error", "warning", "info", "debug"}
+        if value.lower() not in levels:
+            raise ValueError(f"log level must be one of {sorted(levels)}")
+        return value.lower()
+
+    def ingest_token_values(self) -> list[str]:
+        """The configured ingest tokens in clear, for comparison only."""
+        return [token.get_secret_value() for token in self.ingest_tokens]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment, with explicit overrides taking precedence."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,191 @@
+"""Group commit: concurrent submissions share one write transaction.
+
+Each request waits until the transaction holding its work has committed, so an answer
+of 200 always means "durably stored". Under load, submissions that arrive while a
+transaction is in flight are written together by the next one: throughput rises with
+concurrency instead of being capped by transactions per second, and latency at low load
+is that of a single transaction (nothing waits on a timer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import exc
+from sqlalchemy.orm import Session, sessionmaker
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from slakeeper.database import (
+    DatabaseUnavailable,
+    error_summary,
+    is_unavailable_error,
+    write_transaction,
+)
+
+__all__ = ["GroupCommitWriter", "WriterOverloaded", "WriterStopped"]
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+
+_CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+class WriterOverloaded(Exception):
+    """Too much work is queued: the sender should retry later."""
+
+
+class WriterStopped(Exception):
+    """The writer is shutting down and takes no more work."""
+
+
+@dataclass(slots=True)
+class _Submission(Generic[Item]):
+    item: Item
+    size: int
+    future: Future[None]
+    waited_for: bool = True
+
+
+def _is_write_conflict(error: BaseException) -> bool:
+    orig = getattr(error, "orig", None)
+    return isinstance(error, exc.DBAPIError) and getattr(orig, "sqlstate", None) in (
+        _CONFLICT_SQLSTATES
+    )
+
+
+class GroupCommitWriter(Generic[Item]):
+    """Writes submitted items with `apply(session, items)`, many per transaction."""
+
+    def __init__(
+        self,
+        apply: Callable[[Session, Sequence[Item]], None],
+        sessions: sessionmaker[Session],
+        *,
+        max_batch_size: int = 5_000,
+        queue_limit: int = 20_000,
+        name: str = "writer",
+    ) -> None:
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
+        if queue_limit < 1:
+            raise ValueError(f"queue_limit must be at least 1, got {queue_limit}")
+        self._apply = apply
+        self._sessions = sessions
+        self._max_batch_size = max_batch_size
+        self._queue_limit = queue_limit
+        self._queue: queue.SimpleQueue[_Submission[Item] | None] = queue.SimpleQueue()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Start the writing thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Write what is queued, then stop."""
+        with self._lock:
+            self._stopping = True
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    async def submit(self, item: Item, size: int = 1) -> None:
+        """Return once `item` is committed; raise what prevented it."""
+        future: Future[None] = Future()
+        with self._lock:
+            if self._stopping:
+                raise WriterStopped("shutting down")
+            if self._pending >= self._queue_limit:
+                raise WriterOverloaded(f"{self._pending} submissions already queued")
+            self._pending += 1
+        self._queue.put(_Submission(item, size, future))
+        await asyncio.wrap_future(future)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stop = self._gather(first)
+            self._write(batch)
+            if stop:
+                return
+
+    def _gather(self, first: _Submission[Item]) -> tuple[list[_Submission[Item]], bool]:
+        batch, size = [first], first.size
+        stop = False
+        while size < self._max_batch_size:
+            try:
+                following = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if following is None:
+                stop = True
+                break
+            batch.append(following)
+            size += following.size
+        for submission in batch:
+            # A request that gave up is still written: its sender may not send it again.
+            submission.waited_for = submission.future.set_running_or_notify_cancel()
+        return batch, stop
+
+    def _write(self, batch: list[_Submission[Item]]) -> None:
+        try:
+            self._commit([submission.item for submission in batch])
+        except Exception as error:  # noqa: BLE001 - handed to every waiting request below
+            if len(batch) > 1 and not is_unavailable_error(error):
+                # Keep one bad submission from failing the others written with it.
+                for submission in batch:
+                    self._write([submission])
+                return
+            self._settle(batch, _public_error(error))
+            return
+        self._settle(batch, None)
+
+    def _commit(self, items: list[Item]) -> None:
+        for attempt in Retrying(
+            retry=retry_if_exception(_is_write_conflict),
+            stop=stop_after_attempt(5),
+            wait=wait_random_exponential(multiplier=0.01, max=0.5),
+            reraise=True,
+        ):
+            with attempt, write_transaction(self._sessions) as session:
+                self._apply(session, items)
+
+    def _settle(self, batch: list[_Submission[Item]], error: BaseException | None) -> None:
+        with self._lock:
+            self._pending -= len(batch)
+        for submission in batch:
+            if not submission.waited_for:
+                continue
+            if error is None:
+                submission.future.set_result(None)
+            else:
+                submission.future.set_exception(error)
+
+
+def _public_error(error: Exception) -> Exception:
+    if is_unavailable_error(error):
+        log.warning("database unavailable: %s", error_summary(error))
+        return DatabaseUnavailable(error_summary(error))
+    log.error("write failed", exc_info=error)
+    return error

@@ -1,0 +1,179 @@
+"""The `slakeeper` command as an operator runs it: real processes, real databases."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.conftest import FIXTURES
+
+SLAKEEPER = str(Path(sys.executable).parent / "slakeeper")
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SLAKEEPER_")}
+    env.update(extra)
+    return env
+
+
+def run(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SLAKEEPER, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env=clean_environment(**env),
+    )
+
+
+@pytest.fixture
+def empty_postgres(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL database with no schema at all."""
+    admin = make_url(postgres_url)
+    name = f"slakeeper_empty_{uuid.uuid4().hex[:8]}"
+    conninfo = f"host={admin.host} port={admin.port or 5432} user={admin.username} dbname=postgres"
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Server:
+    """`slakeeper serve` as a child process."""
+
+    def __init__(self, port: int, process: subprocess.Popen[str]) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = process
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited: {self.process.communicate()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass  # not listening yet
+            time.sleep(0.1)
+        raise AssertionError("serve did not become ready")
+
+
+@pytest.fixture
+def serve(free_port: Callable[[], int], tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, **env: str) -> Server:
+        port = free_port()
+        process = subprocess.Popen(
+            [SLAKEEPER, "serve", "--port", str(port), *args],
+            cwd=tmp_path,
+            env=clean_environment(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(process)
+        server = Server(port, process)
+        server.wait_ready()
+        return server
+
+    yield start
+    for process in started:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_serve_refuses_to_listen_off_loopback_without_ingest_tokens(tmp_path: Path) -> None:
+    result = run("serve", "--host", "0.0.0.0", "--port", "1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "SLAKEEPER_INGEST_TOKENS" in result.stderr
+    assert "--insecure" in result.stderr
+    assert not (tmp_path / "slakeeper.db").exists()
+
+
+def test_serve_refuses_a_postgresql_database_without_schema(empty_postgres: str) -> None:
+    result = run("serve", "--database-url", empty_postgres, "--port", "1")
+    assert result.returncode == 2
+    assert "slakeeper db upgrade" in result.stderr
+
+
+def test_serve_refuses_a_rule_file_that_does_not_exist(tmp_path: Path) -> None:
+    result = run("serve", "--rules", str(tmp_path / "missing.yaml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "missing.yaml" in result.stderr
+
+
+def test_serve_on_the_embedded_default_creates_a_wal_sqlite_file_and_takes_alerts(
+    serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = serve()
+    database = tmp_path / "slakeeper.db"
+    assert database.exists()
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    for fixture in sorted((FIXTURES / "alertmanager-0.25").glob("webhook_*_*.json")):
+        if fixture.name == "webhook_headers.json":
+            continue
+        response = httpx.post(
+            server.url + "/api/v1/webhooks/alertmanager",
+            content=fixture.read_bytes(),
+            headers={"Content-Type": "application/json", "User-Agent": "Alertmanager/0.25.0"},
+        )
+        assert response.status_code == 200, fixture.name
+    items = httpx.get(server.url + "/api/v1/alerts").json()["items"]
+    assert {item["fingerprint"] for item in items} == {
+        "10ef5462552c7f01",
+        "d27b75834201ca73",
+        "1ca65c6243492032",
+    }
+    assert {item["status"] for item in items} == {"resolved"}
+
+
+def test_db_upgrade_then_serve_on_postgresql_with_two_workers(
+    empty_postgres: str, serve: Callable[..., Server]
+) -> None:
+    upgraded = run("db", "upgrade", SLAKEEPER_DATABASE_URL=empty_postgres)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "is at" in upgraded.stdout
+    server = serve("--workers", "2", SLAKEEPER_DATABASE_URL=empty_postgres)
+    payload = (FIXTURES / "alertmanager-0.25/webhook_firing_critical.json").read_bytes()
+    for _ in range(6):
+        response = httpx.post(
+            server.url + "/api/v1/webhooks/alertmanager",
+            content=payload,
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 200
+    [alert] = httpx.get(server.url + "/api/v1/alerts").json()["items"]
+    assert alert["receive_count"] == 6
+
+
+def test_db_upgrade_reports_an_unreachable_database_without_a_traceback(
+    free_port: Callable[[], int],
+) -> None:
+    url = f"postgresql://postgres:hunter2@127.0.0.1:{free_port()}/nowhere"
+    result = run("db", "upgrade", "--database-url", url)
+    assert result.returncode == 2
+    assert "migration failed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
