@@ -169,6 +169,17 @@ def create_router(
 
     ingest = [Depends(require_ingest_token)]
 
+    async def receive(
+        request: Request,
+        adapter: TypeAdapter[Model],
+        what: str,
+        normalise: Callable[..., Delivery],
+    ) -> Delivery:
+        body = await read_json_body(request, max_body_bytes)
+        delivery: Delivery = normalise(parse_payload(adapter, body, what), now=clock())
+        await sink.ingest(delivery)
+        return delivery
+
     @router.post(
         "/api/v1/webhooks/alertmanager",
         tags=["ingestion"],
@@ -177,10 +188,9 @@ def create_router(
         openapi_extra=_body_schema(AlertmanagerWebhook),
     )
     async def alertmanager_webhook(request: Request) -> dict[str, int]:
-        body = await read_json_body(request, max_body_bytes)
-        payload = parse_payload(_ALERTMANAGER, body, "Alertmanager webhook")
-        delivery = from_alertmanager_webhook(payload, now=clock())
-        await sink.ingest(delivery)
+        delivery = await receive(
+            request, _ALERTMANAGER, "Alertmanager webhook", from_alertmanager_webhook
+        )
         return {"received": len(delivery.alerts)}
 
     @router.post(
@@ -191,10 +201,7 @@ def create_router(
         openapi_extra=_body_schema(GrafanaWebhook),
     )
     async def grafana_webhook(request: Request) -> dict[str, int]:
-        body = await read_json_body(request, max_body_bytes)
-        payload = parse_payload(_GRAFANA, body, "Grafana webhook")
-        delivery = from_grafana_webhook(payload, now=clock())
-        await sink.ingest(delivery)
+        delivery = await receive(request, _GRAFANA, "Grafana webhook", from_grafana_webhook)
         return {"received": len(delivery.alerts)}
 
     @router.post(
@@ -206,9 +213,7 @@ def create_router(
         response_class=Response,
     )
     async def prometheus_alerts(request: Request) -> Response:
-        body = await read_json_body(request, max_body_bytes)
-        alerts = parse_payload(PostableAlerts, body, "alert list")
-        await sink.ingest(from_prometheus_alerts(alerts, now=clock()))
+        await receive(request, PostableAlerts, "alert list", from_prometheus_alerts)
         # Alertmanager answers a successful post with an empty 200.
         return Response(status_code=200)
 

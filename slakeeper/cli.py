@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -25,6 +27,8 @@ from slakeeper.settings import Settings, is_loopback, load_settings
 __all__ = ["main"]
 
 log = logging.getLogger("slakeeper")
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class CommandError(Exception):
@@ -125,6 +129,7 @@ def serve(args: argparse.Namespace) -> None:
     uvicorn.run(
         "slakeeper.app:create_app_from_environment",
         factory=True,
+        log_config=_log_config(settings.log_level),
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
@@ -132,6 +137,21 @@ def serve(args: argparse.Namespace) -> None:
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
     )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus slakeeper's own loggers in every worker process."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["plain"] = {"format": _LOG_FORMAT}
+    config["handlers"]["plain"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "plain",
+        "stream": "ext://sys.stderr",
+    }
+    config["root"] = {"handlers": ["plain"], "level": level.upper()}
+    return config
 
 
 def db_upgrade(args: argparse.Namespace) -> None:
