@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -76,15 +76,18 @@ def resolve_start_times(
             .group_by(AlertInstance.fingerprint)
         )
         firing = dict(session.execute(query).all())
-    resolved = []
+    placed = []
     for observation in observations:
         starts_at = observation.starts_at
         if starts_at is None:
             starts_at = firing.get(observation.fingerprint) or (
                 observation.ends_at or observation.received_at
             )
-        resolved.append((observation, starts_at))
-    return resolved
+            if observation.ends_at is not None and observation.ends_at < starts_at:
+                # It resolves the instance firing now, which cannot end before it started.
+                observation = replace(observation, ends_at=starts_at)
+        placed.append((observation, starts_at))
+    return placed
 
 
 def upsert_alert_instances(session: Session, updates: Sequence[AlertInstanceUpdate]) -> None:

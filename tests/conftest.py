@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -38,9 +39,9 @@ def fixture_json(relative: str) -> Any:
     return json.loads(fixture_text(relative))
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test session."""
+@contextmanager
+def fresh_postgres_database(prefix: str = "slakeeper_test") -> Iterator[str]:
+    """Create a migrated PostgreSQL database of its own, and drop it afterwards."""
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -56,17 +57,24 @@ def postgres_url() -> Iterator[str]:
         connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as error:
         missing(f"PostgreSQL unavailable at {POSTGRES_ADMIN_URL}: {error}")
-    name = f"slakeeper_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     connection.execute(f'CREATE DATABASE "{name}"')
     url = admin.set(database=name).render_as_string(hide_password=False)
-    engine = create_database_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
     try:
+        engine = create_database_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
         yield url
     finally:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database shared by this session's integration tests."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -171,6 +171,20 @@ def test_an_alert_without_start_time_joins_the_instance_firing_now(
     assert (alert["status"], alert["ends_at"]) == ("resolved", "2026-11-21T22:59:00Z")
 
 
+def test_a_resolve_without_start_time_never_ends_before_the_instance_started(
+    client: TestClient, clock: Clock
+) -> None:
+    # amtool: `alert add` (no start), then `alert add --end=<now, to the second>`.
+    labels = {"alertname": "AmtoolAdded"}
+    clock.now = clock.now.replace(microsecond=730000)
+    post(client, V2, [{"labels": labels}])
+    clock.advance(seconds=0.1)
+    post(client, V2, [{"labels": labels, "endsAt": "2026-11-21T23:00:00Z"}])
+    [alert] = alerts(client)
+    assert alert["starts_at"] == "2026-11-21T23:00:00.730000Z"
+    assert (alert["status"], alert["ends_at"]) == ("resolved", "2026-11-21T23:00:00.730000Z")
+
+
 def test_an_alert_without_start_time_and_nothing_firing_starts_when_received(
     client: TestClient,
 ) -> None:

@@ -1,0 +1,476 @@
+"""Plumbing of the end-to-end tests: real processes, free ports, polling, and thin clients.
+
+Nothing here fakes a part of the system: slakeeper, Alertmanager and Prometheus run as
+real processes on loopback ports; `MetricsSwitch` is a real scrape target whose series a
+test turns on and off, so that Prometheus' own rule evaluation fires and resolves alerts.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import httpx
+
+__all__ = [
+    "Alertmanager",
+    "ManagedProcess",
+    "MetricsSwitch",
+    "ProcessDied",
+    "ProcessGroup",
+    "Prometheus",
+    "Service",
+    "SlakeeperServer",
+    "WaitTimeout",
+    "child_environment",
+    "find_binary",
+    "parse_time",
+    "pick_free_port",
+    "rfc3339",
+    "unique_name",
+    "wait_until",
+    "write_config",
+]
+
+T = TypeVar("T")
+
+LOOPBACK = "127.0.0.1"
+WAIT_TIMEOUT = 30.0
+LOG_TAIL_CHARS = 6_000
+_PR_SET_PDEATHSIG = 1
+
+
+class WaitTimeout(AssertionError):
+    """A polled condition did not come true in time."""
+
+
+class ProcessDied(RuntimeError):
+    """A process we started exited while we were relying on it."""
+
+
+def wait_until(
+    predicate: Callable[[], T | None],
+    timeout: float = WAIT_TIMEOUT,
+    interval: float = 0.2,
+    *,
+    what: str = "the condition",
+    ignoring: tuple[type[Exception], ...] = (),
+) -> T:
+    """Call `predicate` every `interval` seconds until it returns something truthy; return it.
+
+    Exceptions of the `ignoring` types count as "not yet"; any other propagates at once.
+    After `timeout` seconds, fail with the last value or exception seen.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            result = predicate()
+        except ignoring as error:
+            last = error
+        else:
+            if result:
+                return result
+            last = result
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"timed out after {timeout:g} s waiting for {what}; last: {last!r}")
+        time.sleep(interval)
+
+
+def pick_free_port() -> int:
+    """A loopback port nobody listens on right now (a race remains: see `Service`)."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def unique_name(prefix: str) -> str:
+    """An alert name no other test (or earlier run on a shared database) uses."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def find_binary(*names: str) -> Path | None:
+    """The first of `names` on PATH or in /usr/bin (Debian's packages install there)."""
+    for name in names:
+        found = shutil.which(name) or shutil.which(name, path="/usr/bin")
+        if found:
+            return Path(found)
+    return None
+
+
+def child_environment(home: Path) -> dict[str, str]:
+    """Our environment without `SLAKEEPER_*` (a developer's tokens would refuse the
+    sources' unauthenticated pushes) and with a private HOME (no amtool user config)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SLAKEEPER_")}
+    env["HOME"] = str(home)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def write_config(path: Path, content: Mapping[str, Any]) -> Path:
+    """Write a YAML configuration file; JSON is YAML, and needs no quoting rules."""
+    path.write_text(json.dumps(content, indent=2) + "\n")
+    return path
+
+
+# Loaded here, not in the forked child, where only async-signal-safe work is wise.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM if pytest dies without stopping us (Linux)."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass(eq=False)
+class ManagedProcess:
+    """A child process whose output (stdout and stderr) goes to a log file."""
+
+    name: str
+    command: tuple[str, ...]
+    log_path: Path
+    popen: subprocess.Popen[bytes]
+    _log: IO[bytes] = field(repr=False)
+
+    @classmethod
+    def spawn(
+        cls, name: str, command: Sequence[str], log_path: Path, env: Mapping[str, str]
+    ) -> ManagedProcess:
+        log = log_path.open("wb")
+        try:
+            popen = subprocess.Popen(
+                list(command),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(env),
+                # Its own session: a Ctrl-C meant for pytest does not reach it first.
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        except BaseException:
+            log.close()
+            raise
+        return cls(name, tuple(command), log_path, popen, log)
+
+    @property
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_tail(self, limit: int = LOG_TAIL_CHARS) -> str:
+        try:
+            data = self.log_path.read_bytes()
+        except OSError as error:
+            return f"(cannot read {self.log_path}: {error})"
+        text = data[-limit:].decode(errors="replace")
+        return f"[... {len(data) - limit} bytes before]\n{text}" if len(data) > limit else text
+
+    def describe(self) -> str:
+        state = "running" if self.running else f"exited with {self.popen.returncode}"
+        return (
+            f"{self.name} (pid {self.popen.pid}, {state})\ncommand: {' '.join(self.command)}\n"
+            f"log {self.log_path}:\n{self.log_tail()}"
+        )
+
+    def check_running(self) -> None:
+        if not self.running:
+            raise ProcessDied(f"{self.name} is not running:\n{self.describe()}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Terminate, wait, kill if it will not go; always close the log."""
+        try:
+            if self.popen.poll() is None:
+                self.popen.terminate()
+                try:
+                    self.popen.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.popen.kill()
+                    self.popen.wait(timeout)
+        finally:
+            self._log.close()
+
+
+@dataclass(eq=False)
+class Service:
+    """A process listening on `port`, started by a `ProcessGroup`.
+
+    A free port can be taken by someone else between our probe and the child's bind;
+    `wait_ready` then starts the child again on another port.
+    """
+
+    group: ProcessGroup
+    name: str
+    command_for_port: Callable[[int], Sequence[str]]
+    ready_path: str
+    port: int
+    process: ManagedProcess
+    attempt: int = 1
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+    def wait_ready(
+        self, client: httpx.Client, timeout: float = WAIT_TIMEOUT, attempts: int = 3
+    ) -> Service:
+        """Poll `GET ready_path` until it answers 200; fail with the log if it never does."""
+
+        def ready() -> bool:
+            self.process.check_running()
+            return client.get(self.url + self.ready_path, timeout=2).status_code == 200
+
+        while True:
+            try:
+                wait_until(
+                    ready,
+                    timeout,
+                    0.1,
+                    what=f"{self.name} to answer 200 on {self.url}{self.ready_path}",
+                    ignoring=(httpx.TransportError,),
+                )
+            except ProcessDied:
+                lost_port = "address already in use" in self.process.log_tail().lower()
+                if not lost_port or self.attempt >= attempts:
+                    raise
+                self.attempt += 1
+                self.port = pick_free_port()
+                self.process = self.group.spawn(
+                    self.name, self.command_for_port(self.port), attempt=self.attempt
+                )
+            except WaitTimeout as error:
+                raise WaitTimeout(f"{error}\n{self.process.describe()}") from None
+            else:
+                return self
+
+
+class ProcessGroup:
+    """Processes started together and stopped together, newest first, whatever happens."""
+
+    def __init__(
+        self, log_dir: Path, env: Mapping[str, str], registry: list[ManagedProcess]
+    ) -> None:
+        self.log_dir = log_dir
+        self.env = env
+        self._registry = registry
+        self._processes: list[ManagedProcess] = []
+
+    def spawn(self, name: str, command: Sequence[str], *, attempt: int = 1) -> ManagedProcess:
+        suffix = "" if attempt == 1 else f".{attempt}"
+        process = ManagedProcess.spawn(
+            name, command, self.log_dir / f"{name}{suffix}.log", self.env
+        )
+        self._processes.append(process)
+        self._registry.append(process)
+        return process
+
+    def start(
+        self, name: str, command_for_port: Callable[[int], Sequence[str]], ready_path: str
+    ) -> Service:
+        """Start `name` on a free port; call `wait_ready` on the result before using it."""
+        port = pick_free_port()
+        process = self.spawn(name, command_for_port(port))
+        return Service(self, name, command_for_port, ready_path, port, process)
+
+    def crashed(self) -> list[ManagedProcess]:
+        """Processes of this group that exited on their own (only the last attempt counts)."""
+        latest = {process.name: process for process in self._processes}
+        return [process for process in latest.values() if not process.running]
+
+    def stop_all(self) -> None:
+        errors: list[BaseException] = []
+        for process in reversed(self._processes):
+            try:
+                process.stop()
+            except Exception as error:  # noqa: BLE001 - stop the others, then report
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> ProcessGroup:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop_all()
+
+
+@dataclass(frozen=True, eq=False)
+class SlakeeperServer:
+    """A `slakeeper serve` process and a client for its read API."""
+
+    backend: str
+    url: str
+    database_url: str
+    process: ManagedProcess
+    client: httpx.Client
+
+    @property
+    def address(self) -> str:
+        return self.url.removeprefix("http://")
+
+    def alerts(self, *matchers: str, **params: str) -> list[dict[str, Any]]:
+        """`GET /api/v1/alerts` with label `matchers` (as `filter=`) and other parameters."""
+        query: dict[str, str | list[str]] = {**params, "filter": list(matchers)}
+        try:
+            response = self.client.get(f"{self.url}/api/v1/alerts", params=query)
+        except httpx.TransportError:
+            self.process.check_running()  # a dead server says so, with its log
+            raise
+        if response.status_code != 200:
+            raise AssertionError(
+                f"GET {response.request.url} answered {response.status_code}: {response.text}"
+            )
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    def alerts_named(self, alertname: str, *matchers: str, **params: str) -> list[dict[str, Any]]:
+        return self.alerts(f'alertname="{alertname}"', *matchers, **params)
+
+
+@dataclass(frozen=True, eq=False)
+class Alertmanager:
+    """A real Alertmanager whose only receiver is every slakeeper server's webhook."""
+
+    url: str
+    process: ManagedProcess
+    amtool_path: Path
+    client: httpx.Client
+    env: Mapping[str, str]
+    receivers: tuple[str, ...]
+
+    def amtool(self, *args: str) -> str:
+        command = [str(self.amtool_path), f"--alertmanager.url={self.url}", *args]
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=WAIT_TIMEOUT, env=dict(self.env)
+        )
+        if done.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(command)} exited with {done.returncode}\n"
+                f"stdout: {done.stdout}\nstderr: {done.stderr}"
+            )
+        return done.stdout
+
+    def add_alert(
+        self,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str] | None = None,
+        *,
+        end: datetime | None = None,
+    ) -> None:
+        """`amtool alert add`; with `end`, the alert ends then (resolved, once in the past)."""
+        args = ["alert", "add", *(f"{name}={value}" for name, value in labels.items())]
+        args += [f"--annotation={name}={value}" for name, value in (annotations or {}).items()]
+        if end is not None:
+            args.append(f"--end={rfc3339(end)}")
+        self.amtool(*args)
+
+    def alerts_named(self, alertname: str) -> list[dict[str, Any]]:
+        """Alertmanager's own view (`GET /api/v2/alerts`), with its fingerprints."""
+        response = self.client.get(
+            f"{self.url}/api/v2/alerts", params={"filter": f'alertname="{alertname}"'}
+        )
+        response.raise_for_status()
+        alerts: list[dict[str, Any]] = response.json()
+        return alerts
+
+
+@dataclass(frozen=True, eq=False)
+class Prometheus:
+    """A real Prometheus whose alertmanagers are the slakeeper servers themselves."""
+
+    url: str
+    process: ManagedProcess
+    client: httpx.Client
+    always_firing: Mapping[str, str]
+    """Labels of the alert of `expr: vector(1)`: it fires from the first evaluation on."""
+    switched_alertname: str
+    """Name of the alert of `expr: e2e_switch > 0`, one instance per `case` label."""
+    switch: MetricsSwitch
+
+    def active_alertmanagers(self) -> list[str]:
+        response = self.client.get(f"{self.url}/api/v1/alertmanagers")
+        response.raise_for_status()
+        return [entry["url"] for entry in response.json()["data"]["activeAlertmanagers"]]
+
+    def notification_counter(self, name: str, alertmanager_url: str) -> float | None:
+        """A per-alertmanager counter of Prometheus' notifier, from its `/metrics`."""
+        response = self.client.get(f"{self.url}/metrics")
+        response.raise_for_status()
+        label = re.escape(f'alertmanager="{alertmanager_url}"')
+        found = re.search(rf"^{re.escape(name)}\{{{label}\}} (\S+)$", response.text, re.MULTILINE)
+        return float(found.group(1)) if found else None
+
+
+class MetricsSwitch:
+    """A scrape target serving `e2e_switch{case="..."}`, one series per test case."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, int] = {}
+        self._lock = threading.Lock()
+        switch = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+                body = switch.exposition()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="e2e-metrics-switch", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        port = self._server.server_address[1]
+        return f"{LOOPBACK}:{port}"
+
+    def set(self, case: str, value: int) -> None:
+        with self._lock:
+            self._values[case] = value
+
+    def exposition(self) -> bytes:
+        with self._lock:
+            lines = [f'e2e_switch{{case="{case}"}} {value}' for case, value in self._values.items()]
+        return "".join(f"{line}\n" for line in ["# TYPE e2e_switch gauge", *lines]).encode()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
