@@ -16,11 +16,16 @@ ALERTS_TRUNCATED = "slakeeper_alerts_truncated_total"
 
 def delivery_counts(deliveries: Sequence[Delivery]) -> Counter[CounterKey]:
     """Alerts received per source and status, and alerts lost upstream per source."""
-    counts: Counter[CounterKey] = Counter()
+    received: Counter[tuple[str, str]] = Counter()
+    truncated: Counter[str] = Counter()
     for delivery in deliveries:
         source = delivery.source.value
-        for alert in delivery.alerts:
-            counts[counter_key(ALERTS_RECEIVED, source=source, status=alert.status.value)] += 1
-        if delivery.truncated_alerts:
-            counts[counter_key(ALERTS_TRUNCATED, source=source)] += delivery.truncated_alerts
+        received.update((source, alert.status.value) for alert in delivery.alerts)
+        truncated[source] += delivery.truncated_alerts
+    counts: Counter[CounterKey] = Counter()
+    for (source, status), count in received.items():
+        counts[counter_key(ALERTS_RECEIVED, source=source, status=status)] = count
+    for source, count in truncated.items():
+        if count:
+            counts[counter_key(ALERTS_TRUNCATED, source=source)] = count
     return counts

@@ -58,8 +58,11 @@ def _from_webhook(
     )
 
 
+_STATUSES = {status.value: status for status in AlertStatus}
+
+
 def _webhook_observation(alert: WebhookAlert, source: Source, now: datetime) -> AlertObservation:
-    status = AlertStatus(alert.status)
+    status = _STATUSES[alert.status]
     ends_at = None
     if status is AlertStatus.RESOLVED:
         # A resolved alert without an end time ended, at the latest, when we heard of it.

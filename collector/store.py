@@ -10,13 +10,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
-    String,
+    Integer,
     Table,
     Text,
     case,
     cast,
+    column,
     func,
     insert,
     not_,
@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from collector.alerts import AlertInstanceUpdate, AlertObservation, AlertStatus, Delivery
 from collector.models import AlertInstance, DeliveryRecord
 from rules.matchers import Matcher, MatchOp
-from slakeeper.database import UTCDateTime
 
 __all__ = [
     "AlertQuery",
@@ -42,6 +41,7 @@ __all__ = [
 ]
 
 _table = typing.cast(Table, AlertInstance.__table__)
+_deliveries = typing.cast(Table, DeliveryRecord.__table__)
 _UPSERT_COLUMNS = (
     "fingerprint",
     "starts_at",
@@ -148,30 +148,29 @@ def _upsert_sqlite(session: Session, updates: Sequence[AlertInstanceUpdate]) -> 
     session.execute(statement, [_row(update) for update in updates])
 
 
-_ARRAY_TYPES: Mapping[str, Any] = {
-    "fingerprint": ARRAY(String),
-    "starts_at": ARRAY(UTCDateTime),
-    "status": ARRAY(String),
-    "ends_at": ARRAY(UTCDateTime),
-    "labels": ARRAY(Text),
-    "annotations": ARRAY(Text),
-    "generator_url": ARRAY(Text),
-    "source": ARRAY(String),
-    "receive_count": ARRAY(postgresql.INTEGER),
-    "first_received_at": ARRAY(UTCDateTime),
-    "last_received_at": ARRAY(UTCDateTime),
-    "service": ARRAY(String),
+_RECORD_TYPES: Mapping[str, Any] = {
+    "fingerprint": Text,
+    "starts_at": postgresql.TIMESTAMP(timezone=True),
+    "status": Text,
+    "ends_at": postgresql.TIMESTAMP(timezone=True),
+    "labels": JSONB,
+    "annotations": JSONB,
+    "generator_url": Text,
+    "source": Text,
+    "receive_count": Integer,
+    "first_received_at": postgresql.TIMESTAMP(timezone=True),
+    "last_received_at": postgresql.TIMESTAMP(timezone=True),
+    "service": Text,
 }
-_JSON_COLUMNS = frozenset({"labels", "annotations"})
-
-
-def _unnest_column(name: str) -> ColumnElement[Any]:
-    column = func.unnest(cast(param(name, type_=_ARRAY_TYPES[name]), _ARRAY_TYPES[name]))
-    return cast(column, JSONB) if name in _JSON_COLUMNS else column
 
 
 def _postgresql_upsert_statement() -> Any:
-    rows = select(*(_unnest_column(name).label(name) for name in _UPSERT_COLUMNS))
+    records = (
+        func.jsonb_to_recordset(cast(param("records", type_=Text), JSONB))
+        .table_valued(*(column(name, _RECORD_TYPES[name]) for name in _UPSERT_COLUMNS))
+        .render_derived(name="record", with_types=True)
+    )
+    rows = select(*(records.c[name] for name in _UPSERT_COLUMNS))
     statement = postgresql.insert(_table).from_select(list(_UPSERT_COLUMNS), rows)
     return statement.on_conflict_do_update(
         index_elements=["fingerprint", "starts_at"],
@@ -183,13 +182,11 @@ _POSTGRESQL_UPSERT = _postgresql_upsert_statement()
 
 
 def _upsert_postgresql(session: Session, updates: Sequence[AlertInstanceUpdate]) -> None:
-    # One statement with a column of arrays per field: its text never changes, so the
-    # server plans it once, and a batch of any size is a single round trip.
-    columns: dict[str, list[Any]] = {name: [] for name in _UPSERT_COLUMNS}
-    for update in updates:
-        for name, value in _row(update).items():
-            columns[name].append(orjson.dumps(value).decode() if name in _JSON_COLUMNS else value)
-    session.execute(_POSTGRESQL_UPSERT, columns)
+    # The whole batch travels as one JSON document, serialised in C by orjson and expanded by
+    # the server: the statement text never changes, so it is planned once, and a batch of any
+    # size is one round trip with no per-value work in Python.
+    records = orjson.dumps([_row(update) for update in updates]).decode()
+    session.execute(_POSTGRESQL_UPSERT, {"records": records})
 
 
 def record_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
@@ -197,7 +194,7 @@ def record_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
     if not deliveries:
         return
     session.execute(
-        insert(DeliveryRecord),
+        insert(_deliveries),
         [
             {
                 "received_at": delivery.received_at,

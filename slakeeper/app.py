@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -37,7 +38,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     """Build the service for `settings`; `clock` is the time every request is stamped with."""
     engine = create_database_engine(settings.database_url)
     sessions = sessionmaker(engine, expire_on_commit=False)
-    pipeline = Pipeline(sessions, queue_limit=settings.ingest_queue_limit)
+    pipeline = Pipeline(engine, queue_limit=settings.ingest_queue_limit)
 
     def stored_counters() -> StoredCounters:
         try:
@@ -88,4 +89,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
 
 def create_app_from_environment() -> FastAPI:
     """The factory uvicorn's workers call: settings come from `SLAKEEPER_*`."""
-    return create_app(load_settings())
+    app = create_app(load_settings())
+    # Everything built so far lives as long as the process. Out of the collector's sight,
+    # a full collection takes milliseconds instead of ~60 ms: measured, it was the p99.
+    gc.collect()
+    gc.freeze()
+    return app

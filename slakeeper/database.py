@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
 from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
@@ -22,7 +20,6 @@ __all__ = [
     "is_unavailable_error",
     "normalise_database_url",
     "redacted_url",
-    "write_transaction",
 ]
 
 NAMING_CONVENTION = {
@@ -132,14 +129,6 @@ def _configure_sqlite(engine: Engine) -> None:
         # instead of failing when a read lock cannot be upgraded.
         immediate = connection.get_execution_options().get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-@contextmanager
-def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One write transaction: commits on success, rolls back on error."""
-    with factory() as session, session.begin():
-        session.connection(execution_options={"sqlite_immediate": True})
-        yield session
 
 
 def error_summary(error: BaseException) -> str:

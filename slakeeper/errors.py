@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
-from slakeeper.database import DatabaseUnavailable
+from slakeeper.database import DatabaseUnavailable, error_summary, is_unavailable_error
 from slakeeper.responses import JSONBody
 from slakeeper.writer import WriterOverloaded, WriterStopped
 
@@ -113,6 +114,24 @@ def install_error_handlers(app: FastAPI) -> None:
             None,
             {"Retry-After": "5"},
         )
+
+    @app.exception_handler(exc.SQLAlchemyError)
+    async def _sql(_request: Request, error: exc.SQLAlchemyError) -> JSONBody:
+        if is_unavailable_error(error):
+            return error_response(
+                503,
+                "database_unavailable",
+                f"database unavailable: {error_summary(error)}",
+                None,
+                {"Retry-After": "5"},
+            )
+        log.error("database error", exc_info=error)
+        return error_response(500, "internal_error", "internal error: see the server log")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _error: Exception) -> JSONBody:
+        # Starlette logs the exception itself after this answer.
+        return error_response(500, "internal_error", "internal error: see the server log")
 
     @app.exception_handler(WriterOverloaded)
     async def _overloaded(_request: Request, error: WriterOverloaded) -> JSONBody:

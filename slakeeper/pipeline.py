@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from collector.alerts import Delivery, combine_observations
 from collector.counts import delivery_counts
@@ -34,9 +35,9 @@ def apply_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
 class Pipeline:
     """Accepts deliveries and returns once they are committed."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, queue_limit: int) -> None:
+    def __init__(self, engine: Engine, *, queue_limit: int) -> None:
         self._writer: GroupCommitWriter[Delivery] = GroupCommitWriter(
-            apply_deliveries, sessions, queue_limit=queue_limit, name="ingest-writer"
+            apply_deliveries, engine, queue_limit=queue_limit, name="ingest-writer"
         )
 
     def start(self) -> None:

@@ -18,8 +18,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import exc
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, exc
+from sqlalchemy.orm import Session
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -27,12 +27,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from slakeeper.database import (
-    DatabaseUnavailable,
-    error_summary,
-    is_unavailable_error,
-    write_transaction,
-)
+from slakeeper.database import DatabaseUnavailable, error_summary, is_unavailable_error
 
 __all__ = ["GroupCommitWriter", "WriterOverloaded", "WriterStopped"]
 
@@ -59,10 +54,12 @@ class _Submission(Generic[Item]):
     waited_for: bool = True
 
 
-def _is_write_conflict(error: BaseException) -> bool:
-    orig = getattr(error, "orig", None)
-    return isinstance(error, exc.DBAPIError) and getattr(orig, "sqlstate", None) in (
-        _CONFLICT_SQLSTATES
+def _is_worth_retrying(error: BaseException) -> bool:
+    """A deadlock or serialization failure, or a connection found dead: nothing committed."""
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    return error.connection_invalidated or (
+        getattr(error.orig, "sqlstate", None) in _CONFLICT_SQLSTATES
     )
 
 
@@ -72,7 +69,7 @@ class GroupCommitWriter(Generic[Item]):
     def __init__(
         self,
         apply: Callable[[Session, Sequence[Item]], None],
-        sessions: sessionmaker[Session],
+        engine: Engine,
         *,
         max_batch_size: int = 5_000,
         queue_limit: int = 20_000,
@@ -83,7 +80,9 @@ class GroupCommitWriter(Generic[Item]):
         if queue_limit < 1:
             raise ValueError(f"queue_limit must be at least 1, got {queue_limit}")
         self._apply = apply
-        self._sessions = sessions
+        self._engine = engine
+        # The writer keeps one connection: no pool checkout (and liveness ping) per batch.
+        self._connection: Connection | None = None
         self._max_batch_size = max_batch_size
         self._queue_limit = queue_limit
         self._queue: queue.SimpleQueue[_Submission[Item] | None] = queue.SimpleQueue()
@@ -103,6 +102,9 @@ class GroupCommitWriter(Generic[Item]):
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout)
+        if not self._thread.is_alive() and self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     @property
     def alive(self) -> bool:
@@ -163,13 +165,31 @@ class GroupCommitWriter(Generic[Item]):
 
     def _commit(self, items: list[Item]) -> None:
         for attempt in Retrying(
-            retry=retry_if_exception(_is_write_conflict),
+            retry=retry_if_exception(_is_worth_retrying),
             stop=stop_after_attempt(5),
             wait=wait_random_exponential(multiplier=0.01, max=0.5),
             reraise=True,
         ):
-            with attempt, write_transaction(self._sessions) as session:
-                self._apply(session, items)
+            with attempt:
+                connection = self._writing_connection()
+                try:
+                    with Session(bind=connection) as session, session.begin():
+                        self._apply(session, items)
+                except BaseException:
+                    # Whatever failed, start the next batch on a fresh connection.
+                    self._release_connection()
+                    raise
+
+    def _writing_connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._engine.connect().execution_options(sqlite_immediate=True)
+        return self._connection
+
+    def _release_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.invalidate()
+            connection.close()
 
     def _settle(self, batch: list[_Submission[Item]], error: BaseException | None) -> None:
         with self._lock:

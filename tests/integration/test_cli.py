@@ -64,7 +64,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"serve exited: {self.process.communicate()}")
+                raise AssertionError(f"serve exited with {self.process.returncode}")
             try:
                 if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
                     return
@@ -80,14 +80,15 @@ def serve(free_port: Callable[[], int], tmp_path: Path) -> Iterator[Callable[...
 
     def start(*args: str, **env: str) -> Server:
         port = free_port()
-        process = subprocess.Popen(
-            [SLAKEEPER, "serve", "--port", str(port), *args],
-            cwd=tmp_path,
-            env=clean_environment(**env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        with open(tmp_path / f"serve-{port}.log", "w") as log:
+            process = subprocess.Popen(
+                [SLAKEEPER, "serve", "--port", str(port), *args],
+                cwd=tmp_path,
+                env=clean_environment(**env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         started.append(process)
         server = Server(port, process)
         server.wait_ready()
