@@ -49,6 +49,9 @@ def test_a_postgresql_outage_answers_503_and_recovery_stores_the_retry(
         assert response.headers["retry-after"]
         assert client.get("/readyz").status_code == 503
         assert client.get("/healthz").status_code == 200
+        listing = client.get("/api/v1/alerts")
+        assert listing.status_code == 503
+        assert listing.json()["error"]["code"] == "database_unavailable"
 
         proxy.restore()
         assert client.get("/readyz").status_code == 200
@@ -59,6 +62,20 @@ def test_a_postgresql_outage_answers_503_and_recovery_stores_the_retry(
             "ProbeValueHigh",
         ]
         assert [item["receive_count"] for item in items] == [1, 1]
+
+
+def test_a_connection_that_died_between_pushes_is_replaced_without_an_error(
+    proxied_postgres: tuple[TcpProxy, str],
+) -> None:
+    proxy, url = proxied_postgres
+    with TestClient(create_app(Settings(database_url=url))) as client:
+        assert client.post(AM, json=webhook("webhook_firing_warning.json")).status_code == 200
+        # PostgreSQL restarts while nobody is pushing: the writer's connection is dead.
+        proxy.cut()
+        proxy.restore()
+        response = client.post(AM, json=webhook("webhook_firing_critical.json"))
+        assert response.status_code == 200, response.text
+        assert len(client.get("/api/v1/alerts").json()["items"]) == 2
 
 
 def test_a_locked_sqlite_database_answers_503_and_stores_nothing(tmp_path: object) -> None:
