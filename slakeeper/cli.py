@@ -22,7 +22,7 @@ from slakeeper.database import (
     normalise_database_url,
     redacted_url,
 )
-from slakeeper.settings import Settings, is_loopback, load_settings
+from slakeeper.settings import Settings, exposure_problem, load_settings
 
 __all__ = ["main"]
 
@@ -109,11 +109,9 @@ def serve(args: argparse.Namespace) -> None:
     """Check the settings, prepare the database, then run uvicorn."""
     names = ("host", "port", "workers", "database_url", "rules", "log_level", "access_log")
     settings = _settings(args, names)
-    if not is_loopback(settings.host) and not settings.ingest_tokens and not args.insecure:
-        raise CommandError(
-            f"refusing to listen on {settings.host} without ingest tokens: set "
-            "SLAKEEPER_INGEST_TOKENS, bind to 127.0.0.1, or pass --insecure"
-        )
+    problem = exposure_problem(settings, insecure=args.insecure)
+    if problem is not None:
+        raise CommandError(problem)
     if settings.rules is not None and not settings.rules.is_file():
         raise CommandError(f"rule file {settings.rules} does not exist")
     _prepare_database(settings.database_url)

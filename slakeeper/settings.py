@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings", "is_loopback", "load_settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "exposure_problem", "is_loopback", "load_settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///slakeeper.db"
 
@@ -78,3 +78,13 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def exposure_problem(settings: Settings, *, insecure: bool) -> str | None:
+    """Why these settings must not be served, or None: off loopback, pushes need tokens."""
+    if is_loopback(settings.host) or settings.ingest_tokens or insecure:
+        return None
+    return (
+        f"refusing to listen on {settings.host} without ingest tokens: set "
+        "SLAKEEPER_INGEST_TOKENS, bind to 127.0.0.1, or pass --insecure"
+    )

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from collector.auth import presented_token, token_accepted
-from slakeeper.settings import is_loopback, load_settings
+from slakeeper.settings import exposure_problem, is_loopback, load_settings
 
 
 def basic(user: str, password: str) -> str:
@@ -75,3 +75,17 @@ def test_an_unknown_time_zone_is_refused() -> None:
 )
 def test_loopback_addresses_are_recognised(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_off_loopback_without_tokens_is_refused_unless_insecure() -> None:
+    exposed = load_settings(host="0.0.0.0", ingest_tokens="")
+    problem = exposure_problem(exposed, insecure=False)
+    assert problem is not None and "SLAKEEPER_INGEST_TOKENS" in problem
+    assert exposure_problem(exposed, insecure=True) is None
+
+
+def test_off_loopback_with_tokens_or_on_loopback_is_allowed() -> None:
+    with_tokens = load_settings(host="0.0.0.0", ingest_tokens="t")
+    on_loopback = load_settings(host="127.0.0.1", ingest_tokens="")
+    assert exposure_problem(with_tokens, insecure=False) is None
+    assert exposure_problem(on_loopback, insecure=False) is None
