@@ -36,8 +36,15 @@ class Pipeline:
     """Accepts deliveries and returns once they are committed."""
 
     def __init__(self, engine: Engine, *, queue_limit: int) -> None:
+        # SQLite has one writer at a time; PostgreSQL overlaps one transaction's commit
+        # with the next one's work.
+        threads = 1 if engine.dialect.name == "sqlite" else 2
         self._writer: GroupCommitWriter[Delivery] = GroupCommitWriter(
-            apply_deliveries, engine, queue_limit=queue_limit, name="ingest-writer"
+            apply_deliveries,
+            engine,
+            threads=threads,
+            queue_limit=queue_limit,
+            name="ingest-writer",
         )
 
     def start(self) -> None:

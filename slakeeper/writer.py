@@ -71,44 +71,50 @@ class GroupCommitWriter(Generic[Item]):
         apply: Callable[[Session, Sequence[Item]], None],
         engine: Engine,
         *,
+        threads: int = 1,
         max_batch_size: int = 5_000,
         queue_limit: int = 20_000,
         name: str = "writer",
     ) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
         if queue_limit < 1:
             raise ValueError(f"queue_limit must be at least 1, got {queue_limit}")
         self._apply = apply
         self._engine = engine
-        # The writer keeps one connection: no pool checkout (and liveness ping) per batch.
-        self._connection: Connection | None = None
+        # Each writing thread keeps its connection: no pool checkout (and ping) per batch.
+        self._local = threading.local()
         self._max_batch_size = max_batch_size
         self._queue_limit = queue_limit
         self._queue: queue.SimpleQueue[_Submission[Item] | None] = queue.SimpleQueue()
         self._pending = 0
         self._lock = threading.Lock()
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{index}", daemon=True)
+            for index in range(threads)
+        ]
 
     def start(self) -> None:
-        """Start the writing thread."""
-        self._thread.start()
+        """Start the writing threads."""
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Write what is queued, then stop."""
         with self._lock:
             self._stopping = True
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout)
-        if not self._thread.is_alive() and self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        for thread in self._threads:
+            if thread.is_alive():
+                self._queue.put(None)  # one stop mark per thread
+        for thread in self._threads:
+            thread.join(timeout)
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return all(thread.is_alive() for thread in self._threads)
 
     async def submit(self, item: Item, size: int = 1) -> None:
         """Return once `item` is committed; raise what prevented it."""
@@ -123,14 +129,19 @@ class GroupCommitWriter(Generic[Item]):
         await asyncio.wrap_future(future)
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch, stop = self._gather(first)
-            self._write(batch)
-            if stop:
-                return
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch, stop = self._gather(first)
+                self._write(batch)
+                if stop:
+                    return
+        finally:
+            connection = getattr(self._local, "connection", None)
+            if connection is not None:
+                connection.close()
 
     def _gather(self, first: _Submission[Item]) -> tuple[list[_Submission[Item]], bool]:
         batch, size = [first], first.size
@@ -181,12 +192,15 @@ class GroupCommitWriter(Generic[Item]):
                     raise
 
     def _writing_connection(self) -> Connection:
-        if self._connection is None:
-            self._connection = self._engine.connect().execution_options(sqlite_immediate=True)
-        return self._connection
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._engine.connect().execution_options(sqlite_immediate=True)
+            self._local.connection = connection
+        return connection
 
     def _release_connection(self) -> None:
-        connection, self._connection = self._connection, None
+        connection: Connection | None = getattr(self._local, "connection", None)
+        self._local.connection = None
         if connection is not None:
             connection.invalidate()
             connection.close()
