@@ -10,7 +10,7 @@ resolved observation fixes `ends_at`, and repeats only add to the receive count 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -21,6 +21,7 @@ __all__ = [
     "Delivery",
     "Source",
     "combine_observations",
+    "place_observations",
 ]
 
 
@@ -96,6 +97,28 @@ class AlertInstanceUpdate:
         self.receive_count += later.receive_count
         self.first_received_at = min(self.first_received_at, later.first_received_at)
         self.last_received_at = max(self.last_received_at, later.last_received_at)
+
+
+def place_observations(
+    observations: Iterable[AlertObservation], firing_starts: Mapping[str, datetime]
+) -> list[tuple[AlertObservation, datetime]]:
+    """Give every observation the `starts_at` of the instance it belongs to.
+
+    A source that leaves `startsAt` out (as `amtool` may) means the instance firing now for
+    that label set (`firing_starts`); with none firing, the alert starts when it ends or when
+    we heard of it. Such a resolve cannot end the instance before it started.
+    """
+    placed = []
+    for observation in observations:
+        starts_at = observation.starts_at
+        if starts_at is None:
+            starts_at = firing_starts.get(observation.fingerprint) or (
+                observation.ends_at or observation.received_at
+            )
+            if observation.ends_at is not None and observation.ends_at < starts_at:
+                observation = replace(observation, ends_at=starts_at)
+        placed.append((observation, starts_at))
+    return placed
 
 
 def combine_observations(

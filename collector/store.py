@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from collector.alerts import AlertInstanceUpdate, AlertObservation, AlertStatus, Delivery
+from collector.alerts import AlertInstanceUpdate, AlertStatus, Delivery
 from collector.models import AlertInstance, DeliveryRecord
 from rules.matchers import Matcher, MatchOp
 
@@ -36,7 +36,7 @@ __all__ = [
     "AlertQuery",
     "list_alerts",
     "record_deliveries",
-    "resolve_start_times",
+    "firing_starts",
     "upsert_alert_instances",
 ]
 
@@ -58,36 +58,18 @@ _UPSERT_COLUMNS = (
 )
 
 
-def resolve_start_times(
-    session: Session, observations: Sequence[AlertObservation]
-) -> list[tuple[AlertObservation, datetime]]:
-    """Give every observation its instance's `starts_at`.
-
-    A source that leaves `startsAt` out (as `amtool` may) means the instance firing now for
-    that label set; with none firing, the alert starts when it ends or when we heard of it.
-    """
-    unknown = {o.fingerprint for o in observations if o.starts_at is None}
-    firing: dict[str, datetime] = {}
-    if unknown:
-        query = (
-            select(AlertInstance.fingerprint, func.max(AlertInstance.starts_at))
-            .where(AlertInstance.fingerprint.in_(sorted(unknown)))
-            .where(AlertInstance.status == AlertStatus.FIRING.value)
-            .group_by(AlertInstance.fingerprint)
-        )
-        firing = dict(session.execute(query).all())
-    placed = []
-    for observation in observations:
-        starts_at = observation.starts_at
-        if starts_at is None:
-            starts_at = firing.get(observation.fingerprint) or (
-                observation.ends_at or observation.received_at
-            )
-            if observation.ends_at is not None and observation.ends_at < starts_at:
-                # It resolves the instance firing now, which cannot end before it started.
-                observation = replace(observation, ends_at=starts_at)
-        placed.append((observation, starts_at))
-    return placed
+def firing_starts(session: Session, fingerprints: Iterable[str]) -> dict[str, datetime]:
+    """The start of the instance firing now for each of `fingerprints` that has one."""
+    wanted = sorted(set(fingerprints))
+    if not wanted:
+        return {}
+    query = (
+        select(AlertInstance.fingerprint, func.max(AlertInstance.starts_at))
+        .where(AlertInstance.fingerprint.in_(wanted))
+        .where(AlertInstance.status == AlertStatus.FIRING.value)
+        .group_by(AlertInstance.fingerprint)
+    )
+    return dict(session.execute(query).all())
 
 
 def upsert_alert_instances(session: Session, updates: Sequence[AlertInstanceUpdate]) -> None:

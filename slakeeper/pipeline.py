@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from collector.alerts import Delivery, combine_observations
+from collector.alerts import Delivery, combine_observations, place_observations
 from collector.counts import delivery_counts
-from collector.store import record_deliveries, resolve_start_times, upsert_alert_instances
+from collector.store import firing_starts, record_deliveries, upsert_alert_instances
 from slakeeper.counters import add_to_counters
 from slakeeper.writer import GroupCommitWriter
 
@@ -23,7 +23,9 @@ __all__ = ["Pipeline", "apply_deliveries"]
 def apply_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
     """Store the alerts of `deliveries`, their envelopes and their counts, in `session`."""
     observations = [alert for delivery in deliveries for alert in delivery.alerts]
-    updates = combine_observations(resolve_start_times(session, observations))
+    without_start = (o.fingerprint for o in observations if o.starts_at is None)
+    placed = place_observations(observations, firing_starts(session, without_start))
+    updates = combine_observations(placed)
     for update in updates:
         # Until rules classify alerts, an alert's service is its `service` label.
         update.service = update.labels.get("service") or None

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector.alerts import AlertObservation, AlertStatus, Source, combine_observations
+from collector.alerts import (
+    AlertObservation,
+    AlertStatus,
+    Source,
+    combine_observations,
+    place_observations,
+)
 
 T0 = datetime(2026, 11, 21, 22, 0, tzinfo=UTC)
 
@@ -115,3 +122,40 @@ def test_status_and_count_do_not_depend_on_arrival_order(
     )
     assert one.receive_count == len(steps)
     assert (one.status is AlertStatus.RESOLVED) == any(resolved for resolved, _ in steps)
+
+
+def without_start(
+    status: AlertStatus = AlertStatus.FIRING, *, ends_at: datetime | None = None
+) -> AlertObservation:
+    observation, _ = observe(status, ends_at=ends_at, received_at=T0 + timedelta(hours=1))
+    return replace(observation, starts_at=None)
+
+
+def test_an_observation_with_a_start_keeps_it() -> None:
+    observation, start = observe()
+    assert place_observations([observation], {"aaaa": T0 - timedelta(days=1)}) == [
+        (observation, start)
+    ]
+
+
+def test_an_observation_without_start_joins_the_instance_firing_now() -> None:
+    [(_, start)] = place_observations([without_start()], {"aaaa": T0})
+    assert start == T0
+
+
+def test_without_start_and_nothing_firing_it_starts_when_received_or_when_it_ended() -> None:
+    [(_, firing_start)] = place_observations([without_start()], {})
+    assert firing_start == T0 + timedelta(hours=1)
+    end = T0 + timedelta(minutes=30)
+    [(_, resolved_start)] = place_observations(
+        [without_start(AlertStatus.RESOLVED, ends_at=end)], {}
+    )
+    assert resolved_start == end
+
+
+def test_a_start_less_resolve_never_ends_before_the_firing_instance_started() -> None:
+    early_end = T0 - timedelta(seconds=1)
+    [(observation, start)] = place_observations(
+        [without_start(AlertStatus.RESOLVED, ends_at=early_end)], {"aaaa": T0}
+    )
+    assert (start, observation.ends_at) == (T0, T0)
