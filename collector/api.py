@@ -58,8 +58,10 @@ async def read_json_body(request: Request, limit: int) -> bytes:
     return body
 
 
-def parse_payload(adapter: TypeAdapter[Model], body: bytes, what: str) -> Model:
-    """Validate `body` as `what`; malformed JSON is a 400, any invalid field a 422."""
+def parse_payload(
+    adapter: TypeAdapter[Model], body: bytes, what: str, invalid_status: int = 422
+) -> Model:
+    """Validate `body` as `what`; malformed JSON is a 400, an invalid field `invalid_status`."""
     try:
         return adapter.validate_json(body)
     except ValidationError as error:
@@ -70,7 +72,7 @@ def parse_payload(adapter: TypeAdapter[Model], body: bytes, what: str) -> Model:
             ) from None
         first = details[0]
         message = f"invalid {what}: {first['field']}: {first['message']}"
-        raise ApiError(422, "invalid_payload", message, details) from None
+        raise ApiError(invalid_status, "invalid_payload", message, details) from None
 
 
 _ALERTMANAGER = TypeAdapter(AlertmanagerWebhook)
@@ -174,9 +176,11 @@ def create_router(
         adapter: TypeAdapter[Model],
         what: str,
         normalise: Callable[..., Delivery],
+        invalid_status: int = 422,
     ) -> Delivery:
         body = await read_json_body(request, max_body_bytes)
-        delivery: Delivery = normalise(parse_payload(adapter, body, what), now=clock())
+        payload = parse_payload(adapter, body, what, invalid_status)
+        delivery: Delivery = normalise(payload, now=clock())
         await sink.ingest(delivery)
         return delivery
 
@@ -213,8 +217,8 @@ def create_router(
         response_class=Response,
     )
     async def prometheus_alerts(request: Request) -> Response:
-        await receive(request, PostableAlerts, "alert list", from_prometheus_alerts)
-        # Alertmanager answers a successful post with an empty 200.
+        # As Alertmanager: an empty 200 on success, 400 for an invalid alert.
+        await receive(request, PostableAlerts, "alert list", from_prometheus_alerts, 400)
         return Response(status_code=200)
 
     @router.get("/api/v1/alerts", tags=["alerts"], summary="Alert instances, newest first")

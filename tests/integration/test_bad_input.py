@@ -159,10 +159,10 @@ def test_one_bad_alert_in_a_batch_stores_none_of_them(
         ),
     ],
 )
-def test_invalid_prometheus_pushes_are_422_naming_the_field(
+def test_invalid_prometheus_pushes_are_400_as_alertmanager_answers_naming_the_field(
     client: TestClient, query: Callable[[str], list[Any]], payload: Any, field: str
 ) -> None:
-    error = error_of(client.post(V2, json=payload), 422, "invalid_payload")
+    error = error_of(client.post(V2, json=payload), 400, "invalid_payload")
     assert field in fields(error)
     assert_nothing_stored(client, query)
 
