@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Table,
     Text,
     case,
@@ -130,26 +129,10 @@ def _upsert_sqlite(session: Session, updates: Sequence[AlertInstanceUpdate]) -> 
     session.execute(statement, [_row(update) for update in updates])
 
 
-_RECORD_TYPES: Mapping[str, Any] = {
-    "fingerprint": Text,
-    "starts_at": postgresql.TIMESTAMP(timezone=True),
-    "status": Text,
-    "ends_at": postgresql.TIMESTAMP(timezone=True),
-    "labels": JSONB,
-    "annotations": JSONB,
-    "generator_url": Text,
-    "source": Text,
-    "receive_count": Integer,
-    "first_received_at": postgresql.TIMESTAMP(timezone=True),
-    "last_received_at": postgresql.TIMESTAMP(timezone=True),
-    "service": Text,
-}
-
-
 def _postgresql_upsert_statement() -> Any:
     records = (
         func.jsonb_to_recordset(cast(param("records", type_=Text), JSONB))
-        .table_valued(*(column(name, _RECORD_TYPES[name]) for name in _UPSERT_COLUMNS))
+        .table_valued(*(column(name, _table.c[name].type) for name in _UPSERT_COLUMNS))
         .render_derived(name="record", with_types=True)
     )
     rows = select(*(records.c[name] for name in _UPSERT_COLUMNS))

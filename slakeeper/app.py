@@ -10,14 +10,13 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 import collector.api
 from slakeeper import __version__, probes
 from slakeeper.counters import read_counters
-from slakeeper.database import DatabaseUnavailable, create_database_engine, error_summary
+from slakeeper.database import create_database_engine
 from slakeeper.errors import install_error_handlers
 from slakeeper.metrics import DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
@@ -41,11 +40,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     pipeline = Pipeline(engine, queue_limit=settings.ingest_queue_limit)
 
     def stored_counters() -> StoredCounters:
-        try:
-            with sessions() as session:
-                return read_counters(session)
-        except SQLAlchemyError as error:
-            raise DatabaseUnavailable(error_summary(error)) from error
+        # A database error reaches the error handlers: 503 when it is an outage.
+        with sessions() as session:
+            return read_counters(session)
 
     registry = CollectorRegistry()
     registry.register(DatabaseCounterCollector(stored_counters))

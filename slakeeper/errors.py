@@ -86,6 +86,13 @@ def _is_pydantic_internal(part: int | str) -> bool:
     return isinstance(part, str) and (part.startswith("function-") or part == "body")
 
 
+def _unavailable(reason: str) -> JSONBody:
+    # 503 with Retry-After: Alertmanager and Prometheus send the push again.
+    return error_response(
+        503, "database_unavailable", f"database unavailable: {reason}", None, {"Retry-After": "5"}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain and framework errors to the JSON error body, once, at the edge."""
 
@@ -107,24 +114,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseUnavailable)
     async def _database(_request: Request, error: DatabaseUnavailable) -> JSONBody:
-        return error_response(
-            503,
-            "database_unavailable",
-            f"database unavailable: {error}",
-            None,
-            {"Retry-After": "5"},
-        )
+        return _unavailable(str(error))
 
     @app.exception_handler(exc.SQLAlchemyError)
     async def _sql(_request: Request, error: exc.SQLAlchemyError) -> JSONBody:
         if is_unavailable_error(error):
-            return error_response(
-                503,
-                "database_unavailable",
-                f"database unavailable: {error_summary(error)}",
-                None,
-                {"Retry-After": "5"},
-            )
+            return _unavailable(error_summary(error))
         log.error("database error", exc_info=error)
         return error_response(500, "internal_error", "internal error: see the server log")
 
