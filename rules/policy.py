@@ -1,0 +1,255 @@
+"""A validated rule file, compiled: the classifier and the SLA policy the other domains use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import holidays as holiday_tables
+
+from rules.calendars import AlwaysOpen, BusinessCalendar, Calendar, parse_hours
+from rules.durations import Duration
+from rules.engine import CompiledMatchers, Outcome, RuleSet
+from rules.matchers import Matcher, MatchOp
+from rules.schema import CalendarSpec, ContactSpec, MaintenanceSpec, RuleFileSpec
+from rules.templates import TitleTemplate
+
+__all__ = [
+    "EscalationStep",
+    "Level",
+    "PriorityPolicy",
+    "RuleFile",
+    "ServicePolicy",
+    "SlaTarget",
+    "compile_rule_file",
+]
+
+_WEEKDAY_NUMBERS = {
+    name: number for number, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+}
+ALWAYS = AlwaysOpen()
+
+
+@dataclass(frozen=True, slots=True)
+class SlaTarget:
+    """A duration counted on a calendar: `deadline(start)` and `elapsed(start, end)`."""
+
+    duration: Duration
+    length: timedelta
+    calendar: Calendar
+
+    def deadline(self, start: datetime) -> datetime:
+        return self.calendar.deadline(start, self.length)
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        return self.calendar.elapsed(start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityPolicy:
+    name: str
+    rank: int  # 0 is the most urgent
+    respond: SlaTarget
+    resolve: SlaTarget
+    resolution_from: str
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    name: str
+    rank: int  # 0 is the least severe
+    notify: tuple[str, ...]
+    open_incident: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationStep:
+    """Notify `notify` once `after` has passed since the incident opened, unless `unless`."""
+
+    index: int
+    after: SlaTarget
+    notify: tuple[str, ...]
+    unless: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePolicy:
+    name: str
+    target_ratio: float
+    timezone: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFile:
+    """Everything a rule file decides, ready to use."""
+
+    source: str
+    spec: RuleFileSpec
+    ruleset: RuleSet
+    timezone: ZoneInfo
+    levels: Mapping[str, Level]
+    priorities: Mapping[str, PriorityPolicy]
+    calendars: Mapping[str, Calendar]
+    escalation: Mapping[str, tuple[EscalationStep, ...]]
+    contacts: Mapping[str, ContactSpec]
+    services: Mapping[str, ServicePolicy]
+    maintenance: tuple[MaintenanceSpec, ...]
+    default_target_ratio: float
+    reopen_window: timedelta
+    degraded_weight: float
+
+    def service(self, name: str) -> ServicePolicy:
+        """The policy of a listed service, or the defaults for one only seen in labels."""
+        listed = self.services.get(name)
+        if listed is not None:
+            return listed
+        return ServicePolicy(name, self.default_target_ratio, self.timezone)
+
+
+def compile_rule_file(spec: RuleFileSpec, *, source: str, default_timezone: str) -> RuleFile:
+    """Build a `RuleFile` from a spec whose references `rules.loader` has checked."""
+    timezone = ZoneInfo(spec.timezone or default_timezone)
+    calendars: dict[str, Calendar] = {"24x7": ALWAYS}
+    for name, calendar_spec in spec.calendars.items():
+        calendars[name] = _calendar(name, calendar_spec, timezone)
+    business = (
+        calendars[spec.business_calendar]
+        if spec.business_calendar is not None
+        else _calendar("business", CalendarSpec(), timezone)
+    )
+
+    def target(duration: Duration, calendar: Calendar) -> SlaTarget:
+        if duration.business_days is None:
+            return SlaTarget(duration, duration.value, calendar)
+        assert isinstance(business, BusinessCalendar)
+        return SlaTarget(duration, duration.business_days * business.day_length, business)
+
+    priorities = {}
+    for rank, (name, priority) in enumerate(spec.priorities.items()):
+        calendar = calendars[priority.calendar or "24x7"]
+        priorities[name] = PriorityPolicy(
+            name=name,
+            rank=rank,
+            respond=target(priority.respond, calendar),
+            resolve=target(priority.resolve, calendar),
+            resolution_from=priority.resolution_from,
+        )
+    escalation = {
+        name: tuple(
+            EscalationStep(
+                index=index,
+                after=target(step.after, priorities[name].respond.calendar),
+                notify=tuple(step.notify),
+                unless=step.unless,
+            )
+            for index, step in enumerate(steps)
+        )
+        for name, steps in spec.escalation.items()
+    }
+    default_target = _ratio(spec.defaults.target)
+    services = {
+        service.name: ServicePolicy(
+            service.name,
+            _ratio(service.target if service.target is not None else spec.defaults.target),
+            ZoneInfo(service.timezone) if service.timezone else timezone,
+        )
+        for service in spec.services
+    }
+    return RuleFile(
+        source=source,
+        spec=spec,
+        ruleset=_ruleset(spec),
+        timezone=timezone,
+        levels={
+            name: Level(name, rank, tuple(level.notify), level.open_incident)
+            for rank, (name, level) in enumerate(spec.levels.items())
+        },
+        priorities=priorities,
+        calendars=calendars,
+        escalation=escalation,
+        contacts=dict(spec.contacts),
+        services=services,
+        maintenance=tuple(spec.maintenance),
+        default_target_ratio=default_target,
+        reopen_window=_wall_clock(spec.defaults.reopen_window),
+        degraded_weight=spec.defaults.degraded_weight,
+    )
+
+
+def _ratio(percent: float) -> float:
+    # Through decimal, so that 99.9 % is 0.999 and not 0.9990000000000001.
+    return float(Decimal(repr(percent)) / 100)
+
+
+def _wall_clock(duration: Duration) -> timedelta:
+    if duration.business_days is not None:
+        return duration.business_days * timedelta(days=1)
+    return duration.value
+
+
+def _calendar(name: str, spec: CalendarSpec, timezone: ZoneInfo) -> BusinessCalendar:
+    opens, closes = parse_hours(spec.hours)
+    country = (
+        holiday_tables.country_holidays(spec.country, subdiv=spec.subdivision)
+        if spec.country
+        else None
+    )
+    return BusinessCalendar(
+        name=name,
+        timezone=ZoneInfo(spec.timezone) if spec.timezone else timezone,
+        weekdays=frozenset(_WEEKDAY_NUMBERS[day] for day in spec.weekdays),
+        opens=opens,
+        closes=closes,
+        holidays=frozenset(spec.holidays),
+        country_holidays=country,
+    )
+
+
+def _ruleset(spec: RuleFileSpec) -> RuleSet:
+    defaults = spec.defaults
+    default_title = TitleTemplate(defaults.title)
+    default_outcome = Outcome(
+        rule=None,
+        level=defaults.level,
+        priority=defaults.priority,
+        category=defaults.category,
+        impact=defaults.impact,
+        group_by=tuple(defaults.group_by),
+        title=default_title,
+    )
+    rules = [
+        (
+            CompiledMatchers(tuple(rule.matchers)),
+            Outcome(
+                rule=rule.name or f"rules[{index}]",
+                level=rule.level or defaults.level,
+                priority=rule.priority or defaults.priority,
+                category=rule.category or defaults.category,
+                impact=rule.impact or defaults.impact,
+                group_by=tuple(rule.group_by if rule.group_by is not None else defaults.group_by),
+                title=TitleTemplate(rule.title) if rule.title is not None else default_title,
+            ),
+        )
+        for index, rule in enumerate(spec.rules)
+    ]
+    services = [
+        (
+            CompiledMatchers(
+                tuple(service.matchers)
+                if service.matchers is not None
+                else (Matcher("service", MatchOp.EQUAL, service.name),)
+            ),
+            service.name,
+        )
+        for service in spec.services
+    ]
+    return RuleSet(
+        services=services,
+        service_labels=defaults.service_labels,
+        default_service=defaults.service,
+        rules=rules,
+        default_outcome=default_outcome,
+    )

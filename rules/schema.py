@@ -1,0 +1,301 @@
+"""The rule file's schema: what each section may hold, checked field by field.
+
+References between sections (a rule's priority, a level's contacts, a priority's calendar)
+are checked afterwards by `rules.loader`, which knows every section at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from croniter import croniter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    model_validator,
+)
+
+from rules.calendars import parse_hours
+from rules.durations import Duration, parse_duration
+from rules.matchers import Matcher, parse_matcher
+
+__all__ = [
+    "CalendarSpec",
+    "Category",
+    "ContactSpec",
+    "Defaults",
+    "EscalationStepSpec",
+    "Impact",
+    "LevelSpec",
+    "MaintenanceSpec",
+    "PrioritySpec",
+    "RuleFileSpec",
+    "RuleSpec",
+    "ServiceSpec",
+]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*\Z")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Category(StrEnum):
+    HARDWARE = "hardware"
+    SOFTWARE = "software"
+    NETWORK = "network"
+    CONFIGURATION = "configuration"
+    SECURITY = "security"
+    OTHER = "other"
+
+
+class Impact(StrEnum):
+    """What an alert means for availability: `outage` is downtime, `degraded` is weighted."""
+
+    OUTAGE = "outage"
+    DEGRADED = "degraded"
+    NONE = "none"
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"invalid name {value!r}: expected letters, digits and _ . : / - "
+            "(starting with a letter or digit)"
+        )
+    return value
+
+
+def _label_name(value: str) -> str:
+    if not _LABEL_NAME.match(value):
+        raise ValueError(f"invalid label name {value!r}: expected [a-zA-Z_][a-zA-Z0-9_]*")
+    return value
+
+
+def _matcher(value: Any) -> Matcher:
+    if isinstance(value, Matcher):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(
+            f"expected a matcher string such as 'severity=\"critical\"', got {value!r}"
+        )
+    return parse_matcher(value)
+
+
+def _duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a duration such as 10m, 4h or 5bd, got {value!r}")
+    return parse_duration(value)
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: expected an IANA name") from None
+    return value
+
+
+def _percent(value: float) -> float:
+    if not 0 < value < 100:
+        raise ValueError(f"target must be a percentage between 0 and 100 (exclusive), got {value}")
+    return value
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _hours(value: str) -> str:
+    parse_hours(value)
+    return value
+
+
+def _weekday(value: str) -> str:
+    lowered = value.lower()[:3] if isinstance(value, str) else value
+    if lowered not in _WEEKDAYS:
+        raise ValueError(f"invalid weekday {value!r}: expected one of {', '.join(_WEEKDAYS)}")
+    return str(lowered)
+
+
+def _cron(value: str) -> str:
+    if not croniter.is_valid(value):
+        raise ValueError(
+            f"invalid cron expression {value!r}: expected five fields, e.g. 0 3 * * sun"
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+LabelName = Annotated[str, AfterValidator(_label_name)]
+MatcherField = Annotated[Matcher, PlainValidator(_matcher), PlainSerializer(str)]
+DurationField = Annotated[Duration, PlainValidator(_duration), PlainSerializer(str)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+Percent = Annotated[float, AfterValidator(_percent)]
+Names = Annotated[list[Name], BeforeValidator(_one_or_many)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Defaults(_Section):
+    """What an alert gets when no rule (or no field of its rule) says otherwise."""
+
+    level: Name = "warning"
+    priority: Name = "P4"
+    category: Category = Category.OTHER
+    impact: Impact = Impact.NONE
+    group_by: list[LabelName] = Field(default_factory=lambda: ["service", "alertname"])
+    reopen_window: DurationField = parse_duration("10m")
+    degraded_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+    target: Percent = 99.5
+    service_labels: list[LabelName] = Field(default_factory=lambda: ["service", "job"])
+    service: Name = "unknown"
+    title: str = "{{ annotations.summary or labels.alertname }}"
+
+
+class ServiceSpec(_Section):
+    name: Name
+    # Omitted: the alerts whose `service` label is the service's name.
+    matchers: list[MatcherField] | None = None
+    target: Percent | None = None
+    timezone: TimeZoneName | None = None
+
+
+class LevelSpec(_Section):
+    notify: Names = Field(default_factory=list)
+    open_incident: bool = True
+
+
+class RuleSpec(_Section):
+    name: Name | None = None
+    matchers: list[MatcherField] = Field(default_factory=list)
+    level: Name | None = None
+    priority: Name | None = None
+    category: Category | None = None
+    impact: Impact | None = None
+    group_by: list[LabelName] | None = None
+    title: str | None = None
+
+
+class PrioritySpec(_Section):
+    respond: DurationField
+    resolve: DurationField
+    calendar: Name | None = None
+    resolution_from: Literal["opened", "acknowledged"] = "opened"
+
+
+class CalendarSpec(_Section):
+    weekdays: Annotated[list[str], AfterValidator(lambda days: [_weekday(d) for d in days])] = (
+        Field(default_factory=lambda: list(_WEEKDAYS[:5]), min_length=1)
+    )
+    hours: Annotated[str, AfterValidator(_hours)] = "09:00-18:00"
+    timezone: TimeZoneName | None = None
+    holidays: list[date] = Field(default_factory=list)
+    country: str | None = None
+    subdivision: str | None = None
+
+    @model_validator(mode="after")
+    def _known_country(self) -> CalendarSpec:
+        if self.country is None:
+            if self.subdivision is not None:
+                raise ValueError("a subdivision needs a country")
+            return self
+        supported = holidays.list_supported_countries()
+        if self.country not in supported:
+            raise ValueError(
+                f"unknown country {self.country!r}: expected an ISO 3166 code the holidays "
+                "package knows, e.g. CN, DE, US"
+            )
+        if self.subdivision is not None and self.subdivision not in supported[self.country]:
+            known = ", ".join(supported[self.country]) or "none"
+            raise ValueError(
+                f"unknown subdivision {self.subdivision!r} of {self.country}; known: {known}"
+            )
+        return self
+
+
+class EscalationStepSpec(_Section):
+    after: DurationField
+    notify: Names = Field(min_length=1)
+    unless: Literal["resolved", "acknowledged"] = "resolved"
+
+
+class ContactSpec(_Section):
+    """Where a contact is notified; without a webhook, notifications are only recorded."""
+
+    webhook: Annotated[str, Field(pattern=r"^https?://[^\s/]+")] | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class MaintenanceSpec(_Section):
+    """Planned downtime: one-off (`start`, `end`) or recurring (`cron`, `duration`)."""
+
+    service: Name
+    start: datetime | None = None
+    end: datetime | None = None
+    cron: Annotated[str, AfterValidator(_cron)] | None = None
+    duration: DurationField | None = None
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> MaintenanceSpec:
+        one_off = self.start is not None or self.end is not None
+        recurring = self.cron is not None or self.duration is not None
+        if one_off == recurring:
+            raise ValueError("give either start and end, or cron and duration")
+        if one_off and (self.start is None or self.end is None):
+            raise ValueError("a one-off window needs both start and end")
+        if recurring and (self.cron is None or self.duration is None):
+            raise ValueError("a recurring window needs both cron and duration")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.duration is not None and (
+            self.duration.is_business or self.duration.value.total_seconds() <= 0
+        ):
+            raise ValueError("duration must be a positive wall-clock duration (not bd)")
+        return self
+
+
+def _default_levels() -> dict[str, LevelSpec]:
+    return {
+        "info": LevelSpec(open_incident=False),
+        "warning": LevelSpec(),
+        "critical": LevelSpec(),
+    }
+
+
+def _default_priorities() -> dict[str, PrioritySpec]:
+    terms = {"P1": ("1h", "24h"), "P2": ("4h", "48h"), "P3": ("8h", "72h"), "P4": ("24h", "120h")}
+    return {
+        name: PrioritySpec(respond=parse_duration(respond), resolve=parse_duration(resolve))
+        for name, (respond, resolve) in terms.items()
+    }
+
+
+class RuleFileSpec(_Section):
+    """A whole rule file. Levels run from least to most severe; priorities from most urgent."""
+
+    timezone: TimeZoneName | None = None
+    business_calendar: Name | None = None
+    defaults: Defaults = Field(default_factory=Defaults)
+    services: list[ServiceSpec] = Field(default_factory=list)
+    levels: dict[Name, LevelSpec] = Field(default_factory=_default_levels, min_length=1)
+    rules: list[RuleSpec] = Field(default_factory=list)
+    priorities: dict[Name, PrioritySpec] = Field(default_factory=_default_priorities, min_length=1)
+    calendars: dict[Name, CalendarSpec] = Field(default_factory=dict)
+    escalation: dict[Name, list[EscalationStepSpec]] = Field(default_factory=dict)
+    contacts: dict[Name, ContactSpec] = Field(default_factory=dict)
+    maintenance: list[MaintenanceSpec] = Field(default_factory=list)
