@@ -84,6 +84,11 @@ class AlertInstanceUpdate:
     last_received_at: datetime
     receive_count: int = 1
     service: str | None = None
+    level: str | None = None
+    priority: str | None = None
+    category: str | None = None
+    impact: str | None = None
+    group_key: str | None = None
 
     @property
     def key(self) -> tuple[str, datetime]:

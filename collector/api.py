@@ -8,12 +8,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.alerts import AlertStatus, Delivery
-from collector.auth import presented_token, token_accepted
 from collector.models import AlertInstance
 from collector.normalise import (
     from_alertmanager_webhook,
@@ -24,6 +23,7 @@ from collector.schemas import AlertmanagerWebhook, GrafanaWebhook, PostableAlert
 from collector.store import AlertQuery, list_alerts
 from rules.matchers import MatcherError, parse_matcher
 from slakeeper.errors import ApiError, validation_details
+from slakeeper.security import require_token
 
 __all__ = ["DeliverySink", "create_router", "read_json_body"]
 
@@ -158,18 +158,7 @@ def create_router(
     """The collector's routes, bound to where deliveries go and how requests are checked."""
     router = APIRouter()
 
-    async def require_ingest_token(
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> None:
-        if ingest_tokens and not token_accepted(presented_token(authorization), ingest_tokens):
-            raise ApiError(
-                401,
-                "unauthorized",
-                "a valid ingest token is required (Authorization: Bearer, or basic auth)",
-                headers={"WWW-Authenticate": 'Bearer realm="slakeeper", Basic realm="slakeeper"'},
-            )
-
-    ingest = [Depends(require_ingest_token)]
+    ingest = [Depends(require_token(ingest_tokens, "ingest"))]
 
     async def receive(
         request: Request,
@@ -226,6 +215,9 @@ def create_router(
         status: Literal["firing", "resolved"] | None = None,
         fingerprint: str | None = None,
         service: str | None = None,
+        level: str | None = None,
+        priority: str | None = None,
+        impact: Literal["outage", "degraded", "none"] | None = None,
         filter: Annotated[
             list[str], Query(description='label matchers, e.g. severity=~"critical|page"')
         ] = [],  # noqa: B006 - FastAPI copies defaults
@@ -242,6 +234,9 @@ def create_router(
             status=AlertStatus(status) if status else None,
             fingerprint=fingerprint,
             service=service,
+            level=level,
+            priority=priority,
+            impact=impact,
             matchers=matchers,
             since=since,
             until=until,

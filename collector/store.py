@@ -54,6 +54,11 @@ _UPSERT_COLUMNS = (
     "first_received_at",
     "last_received_at",
     "service",
+    "level",
+    "priority",
+    "category",
+    "impact",
+    "group_key",
 )
 
 
@@ -117,6 +122,11 @@ def _row(update: AlertInstanceUpdate) -> dict[str, Any]:
         "first_received_at": update.first_received_at,
         "last_received_at": update.last_received_at,
         "service": update.service,
+        "level": update.level,
+        "priority": update.priority,
+        "category": update.category,
+        "impact": update.impact,
+        "group_key": update.group_key,
     }
 
 
@@ -183,6 +193,9 @@ class AlertQuery:
     status: AlertStatus | None = None
     fingerprint: str | None = None
     service: str | None = None
+    level: str | None = None
+    priority: str | None = None
+    impact: str | None = None
     matchers: tuple[Matcher, ...] = field(default_factory=tuple)
     since: datetime | None = None
     until: datetime | None = None
@@ -197,8 +210,14 @@ def list_alerts(session: Session, query: AlertQuery) -> tuple[list[AlertInstance
         conditions.append(AlertInstance.status == query.status.value)
     if query.fingerprint is not None:
         conditions.append(AlertInstance.fingerprint == query.fingerprint)
-    if query.service is not None:
-        conditions.append(AlertInstance.service == query.service)
+    for column_, wanted in (
+        (AlertInstance.service, query.service),
+        (AlertInstance.level, query.level),
+        (AlertInstance.priority, query.priority),
+        (AlertInstance.impact, query.impact),
+    ):
+        if wanted is not None:
+            conditions.append(column_ == wanted)
     if query.since is not None:
         conditions.append(
             or_(AlertInstance.ends_at.is_(None), AlertInstance.ends_at >= query.since)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -14,6 +16,9 @@ from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 import collector.api
+import rules.api
+from rules.loader import RuleFileError
+from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
 from slakeeper.counters import read_counters
 from slakeeper.database import create_database_engine
@@ -33,11 +38,25 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
-    """Build the service for `settings`; `clock` is the time every request is stamped with."""
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    reload_on_sighup: bool = False,
+) -> FastAPI:
+    """Build the service for `settings`; `clock` is the time every request is stamped with.
+
+    Raises `RuleFileError` if the rule file is invalid. With `reload_on_sighup`, the
+    running server reloads its rules on SIGHUP (only a server process should ask for it).
+    """
+    active_rules = ActiveRules(settings.rules, default_timezone=settings.timezone, clock=clock)
     engine = create_database_engine(settings.database_url)
     sessions = sessionmaker(engine, expire_on_commit=False)
-    pipeline = Pipeline(engine, queue_limit=settings.ingest_queue_limit)
+    pipeline = Pipeline(
+        engine,
+        queue_limit=settings.ingest_queue_limit,
+        ruleset=lambda: active_rules.current.ruleset,
+    )
 
     def stored_counters() -> StoredCounters:
         # A database error reaches the error handlers: 503 when it is an outage.
@@ -46,13 +65,24 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
 
     registry = CollectorRegistry()
     registry.register(DatabaseCounterCollector(stored_counters))
+    registry.register(RulesReloadCollector(active_rules))
+
+    def reload_rules() -> None:
+        # The failure is logged and counted by `reload`; the server carries on with the
+        # rules it has, as Prometheus does.
+        with suppress(RuleFileError):
+            active_rules.reload()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         pipeline.start()
+        if reload_on_sighup:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_rules)
         try:
             yield
         finally:
+            if reload_on_sighup:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             await run_in_threadpool(pipeline.stop)
             engine.dispose()
 
@@ -66,6 +96,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.pipeline = pipeline
+    app.state.rules = active_rules
     install_error_handlers(app)
     app.include_router(
         collector.api.create_router(
@@ -77,6 +108,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
         )
     )
     app.include_router(
+        rules.api.create_router(rules=active_rules, api_tokens=settings.api_token_values())
+    )
+    app.include_router(
         probes.create_router(
             engine=engine, registry=registry, pipeline_alive=lambda: pipeline.alive
         )
@@ -86,7 +120,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -
 
 def create_app_from_environment() -> FastAPI:
     """The factory uvicorn's workers call: settings come from `SLAKEEPER_*`."""
-    app = create_app(load_settings())
+    app = create_app(load_settings(), reload_on_sighup=True)
     # Everything built so far lives as long as the process. Out of the collector's sight,
     # a full collection takes milliseconds instead of ~60 ms: measured, it was the p99.
     gc.collect()

@@ -1,20 +1,21 @@
-"""The `slakeeper` command: `serve`, `db upgrade`."""
+"""The `slakeeper` command: `serve`, `db upgrade`, `rules check|test|prometheus`."""
 
 from __future__ import annotations
 
 import argparse
-import copy
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from rules.loader import DEFAULT_RULES, RuleFileError, load_rule_file
+from rules.prometheus import ServiceObjective, render_prometheus_rules
+from rules.testing import run_rule_tests
 from slakeeper import __version__, migrate
 from slakeeper.database import (
     create_database_engine,
@@ -27,8 +28,6 @@ from slakeeper.settings import Settings, exposure_problem, load_settings
 __all__ = ["main"]
 
 log = logging.getLogger("slakeeper")
-
-_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class CommandError(Exception):
@@ -60,6 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="migrate the schema to this release")
     upgrade.add_argument("--database-url", help="default: SLAKEEPER_DATABASE_URL")
+
+    rules = commands.add_parser("rules", help="check, test and use rule files")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser("check", help="validate rule files")
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    test = rules_commands.add_parser("test", help="run classification tests of rule files")
+    test.add_argument("files", nargs="+", type=Path, metavar="TESTFILE")
+    generate = rules_commands.add_parser(
+        "prometheus", help="print Prometheus recording and burn-rate alerting rules"
+    )
+    generate.add_argument("file", type=Path, metavar="FILE")
+    generate.add_argument("--out", type=Path, help="write to this file instead of stdout")
     return parser
 
 
@@ -112,8 +123,10 @@ def serve(args: argparse.Namespace) -> None:
     problem = exposure_problem(settings, insecure=args.insecure)
     if problem is not None:
         raise CommandError(problem)
-    if settings.rules is not None and not settings.rules.is_file():
-        raise CommandError(f"rule file {settings.rules} does not exist")
+    try:
+        load_rule_file(settings.rules or DEFAULT_RULES, default_timezone=settings.timezone)
+    except RuleFileError as error:
+        raise CommandError(f"refusing to start with an invalid rule file:\n{error}") from None
     _prepare_database(settings.database_url)
     _export(settings, names)
     log.info(
@@ -122,34 +135,9 @@ def serve(args: argparse.Namespace) -> None:
         settings.port,
         redacted_url(settings.database_url),
     )
-    import uvicorn
+    from slakeeper.server import run_server
 
-    uvicorn.run(
-        "slakeeper.app:create_app_from_environment",
-        factory=True,
-        log_config=_log_config(settings.log_level),
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=10,
-    )
-
-
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging, plus slakeeper's own loggers in every worker process."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["plain"] = {"format": _LOG_FORMAT}
-    config["handlers"]["plain"] = {
-        "class": "logging.StreamHandler",
-        "formatter": "plain",
-        "stream": "ext://sys.stderr",
-    }
-    config["root"] = {"handlers": ["plain"], "level": level.upper()}
-    return config
+    run_server(settings)
 
 
 def db_upgrade(args: argparse.Namespace) -> None:
@@ -167,6 +155,63 @@ def db_upgrade(args: argparse.Namespace) -> None:
         engine.dispose()
 
 
+def rules_check(args: argparse.Namespace) -> int:
+    """Validate each rule file; print every problem; 1 if any file is invalid."""
+    timezone = _settings(args, ()).timezone
+    invalid = 0
+    for path in args.files:
+        try:
+            loaded = load_rule_file(path, default_timezone=timezone)
+        except RuleFileError as error:
+            print(f"FAILED: {path}: {len(error.problems)} problem(s)", file=sys.stderr)
+            print(error, file=sys.stderr)
+            invalid += 1
+            continue
+        spec = loaded.spec
+        print(
+            f"SUCCESS: {path}: {len(spec.services)} services, {len(spec.rules)} rules, "
+            f"{len(spec.priorities)} priorities, {len(spec.calendars)} calendars, "
+            f"{len(spec.contacts)} contacts, {len(spec.maintenance)} maintenance windows"
+        )
+    return 1 if invalid else 0
+
+
+def rules_test(args: argparse.Namespace) -> int:
+    """Run classification test files; print a diff per failure; 1 if any failed."""
+    timezone = _settings(args, ()).timezone
+    failed = 0
+    for path in args.files:
+        try:
+            report = run_rule_tests(path, default_timezone=timezone)
+        except RuleFileError as error:
+            print(f"FAILED: cannot run {path}:\n{error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(report.format(), file=sys.stderr if report.failed else sys.stdout)
+        failed += bool(report.failed)
+    return 1 if failed else 0
+
+
+def rules_prometheus(args: argparse.Namespace) -> int:
+    """Print (or write) Prometheus rules for the services of a rule file."""
+    timezone = _settings(args, ()).timezone
+    try:
+        loaded = load_rule_file(args.file, default_timezone=timezone)
+    except RuleFileError as error:
+        print(f"FAILED: {args.file}:\n{error}", file=sys.stderr)
+        return 1
+    objectives = [
+        ServiceObjective(service.name, service.target_ratio) for service in loaded.services.values()
+    ]
+    text = render_prometheus_rules(objectives, source=str(args.file))
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote rules for {len(objectives)} services to {args.out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `slakeeper` console script."""
     args = _parser().parse_args(argv)
@@ -178,6 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             serve(args)
         elif args.command == "db" and args.db_command == "upgrade":
             db_upgrade(args)
+        elif args.command == "rules":
+            command = {"check": rules_check, "test": rules_test, "prometheus": rules_prometheus}
+            return command[args.rules_command](args)
     except CommandError as error:
         print(f"slakeeper: {error}", file=sys.stderr)
         return 2

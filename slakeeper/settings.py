@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         """The configured ingest tokens in clear, for comparison only."""
         return [token.get_secret_value() for token in self.ingest_tokens]
 
+    def api_token_values(self) -> list[str]:
+        """The configured API tokens (writes, reloads) in clear, for comparison only."""
+        return [token.get_secret_value() for token in self.api_tokens]
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment, with explicit overrides taking precedence."""
@@ -81,10 +85,21 @@ def is_loopback(host: str) -> bool:
 
 
 def exposure_problem(settings: Settings, *, insecure: bool) -> str | None:
-    """Why these settings must not be served, or None: off loopback, pushes need tokens."""
-    if is_loopback(settings.host) or settings.ingest_tokens or insecure:
+    """Why these settings must not be served, or None: off loopback, pushes and writes need
+    tokens."""
+    if is_loopback(settings.host) or insecure:
+        return None
+    missing = [
+        name
+        for name, tokens in (
+            ("SLAKEEPER_INGEST_TOKENS", settings.ingest_tokens),
+            ("SLAKEEPER_API_TOKENS", settings.api_tokens),
+        )
+        if not tokens
+    ]
+    if not missing:
         return None
     return (
-        f"refusing to listen on {settings.host} without ingest tokens: set "
-        "SLAKEEPER_INGEST_TOKENS, bind to 127.0.0.1, or pass --insecure"
+        f"refusing to listen on {settings.host} without {' and '.join(missing)}: set them, "
+        "bind to 127.0.0.1, or pass --insecure"
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from slakeeper.app import create_app
 from slakeeper.database import create_database_engine
 from slakeeper.settings import Settings
+from tests.integration.processes import Server, serving
 
 
 @dataclass
@@ -108,3 +110,9 @@ def live_server(app: FastAPI) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def serve(free_port: Callable[[], int], tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """`serve(*args, **env)` starts `slakeeper serve` and waits until it is ready."""
+    yield from serving(free_port, tmp_path)

@@ -226,7 +226,9 @@ def test_each_delivery_envelope_is_recorded(
     ]
 
 
-def test_an_unclassified_alert_takes_its_service_label(client: TestClient) -> None:
+def test_with_the_shipped_rules_an_unlisted_alert_takes_its_service_label(
+    client: TestClient,
+) -> None:
     post(client, AM, webhook_with(webhook_alert("A", service="payments"), webhook_alert("B")))
     services = {alert["labels"]["alertname"]: alert["service"] for alert in alerts(client)}
-    assert services == {"A": "payments", "B": None}
+    assert services == {"A": "payments", "B": "unknown"}

@@ -78,14 +78,22 @@ def test_loopback_addresses_are_recognised(host: str, loopback: bool) -> None:
 
 
 def test_off_loopback_without_tokens_is_refused_unless_insecure() -> None:
-    exposed = load_settings(host="0.0.0.0", ingest_tokens="")
+    exposed = load_settings(host="0.0.0.0", ingest_tokens="", api_tokens="")
     problem = exposure_problem(exposed, insecure=False)
-    assert problem is not None and "SLAKEEPER_INGEST_TOKENS" in problem
+    assert problem is not None
+    assert "SLAKEEPER_INGEST_TOKENS" in problem and "SLAKEEPER_API_TOKENS" in problem
     assert exposure_problem(exposed, insecure=True) is None
 
 
+def test_off_loopback_with_ingest_tokens_only_is_refused_because_writes_are_open() -> None:
+    exposed = load_settings(host="0.0.0.0", ingest_tokens="t", api_tokens="")
+    problem = exposure_problem(exposed, insecure=False)
+    assert problem is not None and "SLAKEEPER_API_TOKENS" in problem
+    assert "SLAKEEPER_INGEST_TOKENS" not in problem
+
+
 def test_off_loopback_with_tokens_or_on_loopback_is_allowed() -> None:
-    with_tokens = load_settings(host="0.0.0.0", ingest_tokens="t")
+    with_tokens = load_settings(host="0.0.0.0", ingest_tokens="t", api_tokens="a")
     on_loopback = load_settings(host="127.0.0.1", ingest_tokens="")
     assert exposure_problem(with_tokens, insecure=False) is None
     assert exposure_problem(on_loopback, insecure=False) is None
