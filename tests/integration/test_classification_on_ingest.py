@@ -119,7 +119,7 @@ def metric(client: TestClient, name: str) -> float:
 
 
 def test_an_invalid_reload_is_refused_counted_and_keeps_the_rules_in_force(
-    make_app: AppFactory, tmp_path: Path
+    make_app: AppFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     rule_file = tmp_path / "rules.yaml"
     write_rules(rule_file, "P2")
@@ -136,6 +136,8 @@ def test_an_invalid_reload_is_refused_counted_and_keeps_the_rules_in_force(
             f"{rule_file}:3: rules[1].level: unknown level 'loud'; defined: info, warning, "
             "critical",
         ]
+        assert "rule file reload failed, keeping the previous rules" in caplog.text
+        assert "rules[0].priority: unknown priority 'P9'" in caplog.text
         assert metric(client, "slakeeper_rules_reload_failures_total") == 1
         assert metric(client, "slakeeper_rules_last_reload_successful") == 0
         client.post(AM, json=webhook_with(webhook_alert("A")))
