@@ -1,0 +1,1 @@
+"""Incidents: grouping alerts, the lifecycle, SLA clocks and escalation."""
