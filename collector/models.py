@@ -51,7 +51,7 @@ class AlertInstance(Base):
     category: Mapped[str | None] = mapped_column(String(64))
     impact: Mapped[str | None] = mapped_column(String(16))
     group_key: Mapped[str | None] = mapped_column(Text)
-    incident_id: Mapped[int | None] = mapped_column(BigInteger)
+    incident_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class DeliveryRecord(Base):

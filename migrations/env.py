@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import collector.models  # noqa: F401 - registers the tables on the metadata
+import incident.models  # noqa: F401
 import slakeeper.counters  # noqa: F401
 from slakeeper.database import Base, create_database_engine
 

@@ -90,7 +90,16 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TABLES = ("alerts", "deliveries", "event_counters")
+TABLES = (
+    "alerts",
+    "deliveries",
+    "event_counters",
+    "incidents",
+    "incident_events",
+    "escalations",
+    "notifications",
+    "notification_attempts",
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
 import collector.models  # noqa: F401 - registers the tables
+import incident.models  # noqa: F401
+from incident.models import Incident
 from slakeeper import migrate
 from slakeeper.database import Base, create_database_engine
 
@@ -26,5 +34,46 @@ def test_upgrading_twice_is_harmless(database_url: str) -> None:
     try:
         migrate.upgrade(engine)
         assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()
+
+
+def incident_row(group_key: str, state: str) -> dict[str, Any]:
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    return {
+        "title": "t",
+        "service": "s",
+        "priority": "P3",
+        "category": "other",
+        "impact": "none",
+        "state": state,
+        "source": "alert",
+        "group_key": group_key,
+        "started_at": now,
+        "opened_at": now,
+        "response_breached": False,
+        "resolution_breached": False,
+        "alert_count": 1,
+        "flap_count": 0,
+        "updated_at": now,
+    }
+
+
+def test_the_database_allows_one_active_incident_per_group_key(database_url: str) -> None:
+    engine = create_database_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(Incident),
+                [
+                    incident_row("g", "resolved"),
+                    incident_row("g", "closed"),
+                    incident_row("g", "open"),
+                    incident_row("h", "acknowledged"),
+                ],
+            )
+        for state in ("open", "acknowledged"):
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(insert(Incident), [incident_row("g", state)])
     finally:
         engine.dispose()
