@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
 from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "writing_session",
     "Base",
     "DatabaseUnavailable",
     "UTCDateTime",
@@ -129,6 +132,17 @@ def _configure_sqlite(engine: Engine) -> None:
         # instead of failing when a read lock cannot be upgraded.
         immediate = connection.get_execution_options().get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def writing_session(engine: Engine) -> Iterator[Session]:
+    """One write transaction (committed on success); on SQLite it takes the lock up front."""
+    with (
+        engine.connect().execution_options(sqlite_immediate=True) as connection,
+        Session(bind=connection, expire_on_commit=False) as session,
+        session.begin(),
+    ):
+        yield session
 
 
 def error_summary(error: BaseException) -> str:

@@ -9,6 +9,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from collector.counts import ALERTS_RECEIVED, ALERTS_TRUNCATED
+from incident.outbox import NOTIFICATIONS_FAILED
 
 __all__ = ["COUNTERS", "CounterDefinition", "DatabaseCounterCollector"]
 
@@ -39,6 +40,11 @@ COUNTERS = (
         "Alerts a source reported as cut from its payload (truncatedAlerts): lost upstream.",
         ("source",),
         tuple((source,) for source in _SOURCES),
+    ),
+    CounterDefinition(
+        NOTIFICATIONS_FAILED,
+        "Notification attempts that failed, by contact; each is retried until it succeeds.",
+        ("contact",),
     ),
 )
 
