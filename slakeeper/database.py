@@ -9,11 +9,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "dialect_insert",
     "writing_session",
     "Base",
     "DatabaseUnavailable",
@@ -132,6 +134,13 @@ def _configure_sqlite(engine: Engine) -> None:
         # instead of failing when a read lock cannot be upgraded.
         immediate = connection.get_execution_options().get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """An INSERT for `table` in the session's dialect, so that ON CONFLICT is available."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 @contextmanager
