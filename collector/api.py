@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol, TypeVar
@@ -24,6 +22,7 @@ from collector.store import AlertQuery, list_alerts
 from rules.matchers import MatcherError, parse_matcher
 from slakeeper.errors import ApiError, validation_details
 from slakeeper.security import require_token
+from slakeeper.wire import InvalidCursor, decode_cursor, encode_cursor, rfc3339
 
 __all__ = ["DeliverySink", "create_router", "read_json_body"]
 
@@ -100,26 +99,11 @@ def _body_schema(model: type[BaseModel] | TypeAdapter[Any]) -> dict[str, Any]:
     }
 
 
-def _cursor(after_id: int) -> str:
-    return base64.urlsafe_b64encode(f"a:{after_id}".encode()).decode().rstrip("=")
-
-
 def _after_id(cursor: str) -> int:
     try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = decoded.partition(":")
-        if kind != "a" or not value.isdigit():
-            raise ValueError(cursor)
-        return int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApiError(400, "bad_request", f"invalid cursor {cursor!r}") from None
-
-
-def rfc3339(moment: datetime | None) -> str | None:
-    """UTC timestamp in RFC 3339 with a `Z`."""
-    if moment is None:
-        return None
-    return moment.isoformat().replace("+00:00", "Z")
+        return decode_cursor(cursor)
+    except InvalidCursor as error:
+        raise ApiError(400, "bad_request", str(error)) from None
 
 
 def alert_resource(alert: AlertInstance) -> dict[str, Any]:
@@ -246,6 +230,6 @@ def create_router(
         with sessions() as session:
             rows, next_after = list_alerts(session, query)
             items = [alert_resource(row) for row in rows]
-        return {"items": items, "next_cursor": _cursor(next_after) if next_after else None}
+        return {"items": items, "next_cursor": encode_cursor(next_after) if next_after else None}
 
     return router

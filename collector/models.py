@@ -52,6 +52,9 @@ class AlertInstance(Base):
     impact: Mapped[str | None] = mapped_column(String(16))
     group_key: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # When slakeeper stored the resolution: tells the transaction that resolved an instance
+    # from one that only repeats a resolution already known.
+    resolved_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryRecord(Base):

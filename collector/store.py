@@ -33,6 +33,7 @@ from rules.matchers import Matcher, MatchOp
 
 __all__ = [
     "AlertQuery",
+    "StoredAlert",
     "list_alerts",
     "record_deliveries",
     "firing_starts",
@@ -59,6 +60,7 @@ _UPSERT_COLUMNS = (
     "category",
     "impact",
     "group_key",
+    "resolved_received_at",
 )
 
 
@@ -76,18 +78,76 @@ def firing_starts(session: Session, fingerprints: Iterable[str]) -> dict[str, da
     return dict(session.execute(query).all())
 
 
-def upsert_alert_instances(session: Session, updates: Sequence[AlertInstanceUpdate]) -> None:
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """An instance as the upsert left it; `newly_resolved` if this transaction resolved it."""
+
+    id: int
+    fingerprint: str
+    starts_at: datetime
+    status: AlertStatus
+    ends_at: datetime | None
+    incident_id: int | None
+    service: str | None
+    level: str | None
+    priority: str | None
+    category: str | None
+    impact: str | None
+    group_key: str | None
+    newly_resolved: bool
+
+
+_RETURNED = (
+    _table.c.id,
+    _table.c.fingerprint,
+    _table.c.starts_at,
+    _table.c.status,
+    _table.c.ends_at,
+    _table.c.incident_id,
+    _table.c.service,
+    _table.c.level,
+    _table.c.priority,
+    _table.c.category,
+    _table.c.impact,
+    _table.c.group_key,
+    _table.c.resolved_received_at,
+)
+
+
+def upsert_alert_instances(
+    session: Session, updates: Sequence[AlertInstanceUpdate], *, now: datetime
+) -> list[StoredAlert]:
     """Insert new instances and fold updates into existing ones, in one statement.
 
     `updates` must hold one entry per key, sorted by key, so that concurrent writers lock
-    rows in the same order.
+    rows in the same order. `now` stamps the resolutions this transaction stores; the rows
+    come back as stored, so the caller sees what changed without reading them again.
     """
     if not updates:
-        return
+        return []
+    rows = [_row(update, now) for update in updates]
     if session.get_bind().dialect.name == "postgresql":
-        _upsert_postgresql(session, updates)
+        result = _upsert_postgresql(session, rows)
     else:
-        _upsert_sqlite(session, updates)
+        result = _upsert_sqlite(session, rows)
+    return [
+        StoredAlert(
+            id=row.id,
+            fingerprint=row.fingerprint,
+            starts_at=row.starts_at,
+            status=AlertStatus(row.status),
+            ends_at=row.ends_at,
+            incident_id=row.incident_id,
+            service=row.service,
+            level=row.level,
+            priority=row.priority,
+            category=row.category,
+            impact=row.impact,
+            group_key=row.group_key,
+            newly_resolved=row.resolved_received_at == now,
+        )
+        for row in result
+    ]
 
 
 def _merge_into_existing(excluded: Any) -> dict[str, ColumnElement[Any]]:
@@ -105,10 +165,13 @@ def _merge_into_existing(excluded: Any) -> dict[str, ColumnElement[Any]]:
             (excluded.last_received_at > _table.c.last_received_at, excluded.last_received_at),
             else_=_table.c.last_received_at,
         ),
+        "resolved_received_at": case(
+            (resolved, _table.c.resolved_received_at), else_=excluded.resolved_received_at
+        ),
     }
 
 
-def _row(update: AlertInstanceUpdate) -> dict[str, Any]:
+def _row(update: AlertInstanceUpdate, now: datetime) -> dict[str, Any]:
     return {
         "fingerprint": update.fingerprint,
         "starts_at": update.starts_at,
@@ -127,16 +190,17 @@ def _row(update: AlertInstanceUpdate) -> dict[str, Any]:
         "category": update.category,
         "impact": update.impact,
         "group_key": update.group_key,
+        "resolved_received_at": now if update.status is AlertStatus.RESOLVED else None,
     }
 
 
-def _upsert_sqlite(session: Session, updates: Sequence[AlertInstanceUpdate]) -> None:
+def _upsert_sqlite(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
     statement = sqlite.insert(_table)
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=["fingerprint", "starts_at"],
         set_=_merge_into_existing(statement.excluded),
-    )
-    session.execute(statement, [_row(update) for update in updates])
+    ).returning(*_RETURNED)
+    return session.execute(upsert, rows).all()
 
 
 def _postgresql_upsert_statement() -> Any:
@@ -150,18 +214,18 @@ def _postgresql_upsert_statement() -> Any:
     return statement.on_conflict_do_update(
         index_elements=["fingerprint", "starts_at"],
         set_=_merge_into_existing(statement.excluded),
-    )
+    ).returning(*_RETURNED)
 
 
 _POSTGRESQL_UPSERT = _postgresql_upsert_statement()
 
 
-def _upsert_postgresql(session: Session, updates: Sequence[AlertInstanceUpdate]) -> None:
+def _upsert_postgresql(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
     # The whole batch travels as one JSON document, serialised in C by orjson and expanded by
     # the server: the statement text never changes, so it is planned once, and a batch of any
     # size is one round trip with no per-value work in Python.
-    records = orjson.dumps([_row(update) for update in updates]).decode()
-    session.execute(_POSTGRESQL_UPSERT, {"records": records})
+    records = orjson.dumps(rows).decode()
+    return session.execute(_POSTGRESQL_UPSERT, {"records": records}).all()
 
 
 def record_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:

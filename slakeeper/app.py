@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 import collector.api
+import incident.api
 import rules.api
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules, RulesReloadCollector
@@ -55,7 +56,8 @@ def create_app(
     pipeline = Pipeline(
         engine,
         queue_limit=settings.ingest_queue_limit,
-        ruleset=lambda: active_rules.current.ruleset,
+        rules=lambda: active_rules.current,
+        clock=clock,
     )
 
     def stored_counters() -> StoredCounters:
@@ -107,6 +109,15 @@ def create_app(
             clock=clock,
             max_body_bytes=settings.max_body_bytes,
             ingest_tokens=settings.ingest_token_values(),
+        )
+    )
+    app.include_router(
+        incident.api.create_router(
+            engine=engine,
+            sessions=sessions,
+            rules=active_rules,
+            clock=clock,
+            api_tokens=settings.api_token_values(),
         )
     )
     app.include_router(

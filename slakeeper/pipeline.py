@@ -1,28 +1,34 @@
 """The ingestion pipeline: every accepted delivery ends in one call to `Pipeline.ingest`.
 
-`apply_deliveries` is what happens to a batch of deliveries inside one transaction;
-the rule engine (classification) and the incident domain extend it.
+`apply_deliveries` is what happens to a batch of deliveries inside one transaction:
+classification, the upsert, and what the new and resolved alerts do to incidents.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from collector.alerts import Delivery, combine_observations, place_observations
 from collector.counts import delivery_counts
-from collector.store import firing_starts, record_deliveries, upsert_alert_instances
-from rules.engine import RuleSet
+from collector.store import StoredAlert, firing_starts, record_deliveries, upsert_alert_instances
+from incident.intake import process_alerts
+from rules.policy import RuleFile
 from slakeeper.counters import add_to_counters
 from slakeeper.writer import GroupCommitWriter
 
 __all__ = ["Pipeline", "apply_deliveries"]
 
 
-def apply_deliveries(session: Session, deliveries: Sequence[Delivery], ruleset: RuleSet) -> None:
-    """Classify and store the alerts of `deliveries`, their envelopes and their counts."""
+def apply_deliveries(
+    session: Session, deliveries: Sequence[Delivery], *, rules: RuleFile, now: datetime
+) -> None:
+    """Classify and store the alerts of `deliveries`, their envelopes and their counts, and
+    open, raise or resolve the incidents they belong to."""
+    ruleset = rules.ruleset
     observations = [alert for delivery in deliveries for alert in delivery.alerts]
     without_start = (o.fingerprint for o in observations if o.starts_at is None)
     placed = place_observations(observations, firing_starts(session, without_start))
@@ -36,7 +42,14 @@ def apply_deliveries(session: Session, deliveries: Sequence[Delivery], ruleset: 
         update.category = classification.category.value
         update.impact = classification.impact.value
         update.group_key = classification.group_key
-    upsert_alert_instances(session, updates)
+    stored = upsert_alert_instances(session, updates, now=now)
+    by_key = {update.key: update for update in updates}
+
+    def title_of(alert: StoredAlert) -> str:
+        update = by_key[(alert.fingerprint, alert.starts_at)]
+        return ruleset.classify(update.labels).title(update.labels, update.annotations)
+
+    process_alerts(session, stored, rules=rules, title_of=title_of, now=now)
     record_deliveries(session, deliveries)
     add_to_counters(session, delivery_counts(deliveries))
 
@@ -44,11 +57,19 @@ def apply_deliveries(session: Session, deliveries: Sequence[Delivery], ruleset: 
 class Pipeline:
     """Accepts deliveries and returns once they are committed."""
 
-    def __init__(self, engine: Engine, *, queue_limit: int, ruleset: Callable[[], RuleSet]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        queue_limit: int,
+        rules: Callable[[], RuleFile],
+        clock: Callable[[], datetime],
+    ) -> None:
         # SQLite has one writer at a time; PostgreSQL overlaps one transaction's commit
         # with the next one's work.
         threads = 1 if engine.dialect.name == "sqlite" else 2
-        self._ruleset = ruleset
+        self._rules = rules
+        self._clock = clock
         self._writer: GroupCommitWriter[Delivery] = GroupCommitWriter(
             self._apply,
             engine,
@@ -59,7 +80,7 @@ class Pipeline:
 
     def _apply(self, session: Session, deliveries: Sequence[Delivery]) -> None:
         # The rules in force when the batch is written; a reload applies from the next batch.
-        apply_deliveries(session, deliveries, self._ruleset())
+        apply_deliveries(session, deliveries, rules=self._rules(), now=self._clock())
 
     def start(self) -> None:
         self._writer.start()

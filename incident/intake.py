@@ -1,0 +1,290 @@
+"""Alerts into incidents, inside the ingestion transaction.
+
+After the upsert, the stored rows say what is new: a firing instance with no incident yet
+needs a place (attach, reopen or open), and an instance this transaction resolved may
+leave its incident with nothing firing (auto-resolve). Repeats of known alerts need
+neither and cost nothing here. Decisions for a group key are taken under a lock on that key,
+so concurrent deliveries for one group never open two incidents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from collector.alerts import AlertStatus
+from collector.models import AlertInstance
+from collector.store import StoredAlert
+from incident.grouping import Placement, ResolvedIncident, place_alert, raise_priority, worse_impact
+from incident.lifecycle import State
+from incident.models import Incident
+from incident.store import (
+    ACTIVE_STATES,
+    SYSTEM,
+    NewEvent,
+    NewIncident,
+    add_events,
+    apply_due_times,
+    count_firing_alerts,
+    level_contacts,
+    lock_group_keys,
+    notify,
+    open_incident,
+    reopen_incident,
+    resolve_incident,
+)
+from rules.policy import RuleFile
+from rules.schema import Impact
+
+__all__ = ["TitleOf", "process_alerts"]
+
+TitleOf = Callable[[StoredAlert], str]
+
+
+def process_alerts(
+    session: Session,
+    alerts: Sequence[StoredAlert],
+    *,
+    rules: RuleFile,
+    title_of: TitleOf,
+    now: datetime,
+) -> None:
+    """Place newly firing alerts in incidents and resolve incidents left with none firing."""
+    to_place: dict[str, list[StoredAlert]] = {}
+    resolving: dict[int, str] = {}
+    for alert in alerts:
+        if alert.group_key is None:
+            continue
+        if alert.status is AlertStatus.FIRING:
+            if alert.incident_id is None and _opens_incident(rules, alert.level):
+                to_place.setdefault(alert.group_key, []).append(alert)
+        elif alert.newly_resolved and alert.incident_id is not None:
+            resolving[alert.incident_id] = alert.group_key
+    if not to_place and not resolving:
+        return
+    lock_group_keys(session, [*to_place, *resolving.values()])
+    if to_place:
+        _place(session, to_place, rules=rules, title_of=title_of, now=now)
+    if resolving:
+        _resolve_finished(session, resolving, rules=rules, now=now)
+
+
+def _opens_incident(rules: RuleFile, level: str | None) -> bool:
+    found = rules.levels.get(level) if level is not None else None
+    # A level the rule file no longer knows still opens one: better noticed than lost.
+    return found.open_incident if found is not None else True
+
+
+def _place(
+    session: Session,
+    groups: dict[str, list[StoredAlert]],
+    *,
+    rules: RuleFile,
+    title_of: TitleOf,
+    now: datetime,
+) -> None:
+    keys = sorted(groups)
+    active = {
+        incident.group_key: incident
+        for incident in session.scalars(
+            select(Incident)
+            .where(Incident.group_key.in_(keys))
+            .where(Incident.state.in_(ACTIVE_STATES))
+        )
+    }
+    recent = _recently_resolved(
+        session, [key for key in keys if key not in active], groups, rules=rules
+    )
+    attached: list[dict[str, int]] = []
+    for key in keys:
+        members = groups[key]
+        started_at = min(alert.starts_at for alert in members)
+        current = active.get(key)
+        last = recent.get(key)
+        decision = place_alert(
+            opens_incident=True,
+            starts_at=started_at,
+            active_incident_id=current.id if current is not None else None,
+            last_resolved=(
+                ResolvedIncident(last.id, last.resolved_at)
+                if last is not None and last.resolved_at is not None
+                else None
+            ),
+            reopen_window=rules.reopen_window,
+        )
+        if decision.placement is Placement.OPEN:
+            incident = open_incident(
+                session, _new_incident(members, rules, title_of), rules=rules, actor=SYSTEM, now=now
+            )
+        elif decision.placement is Placement.REOPEN:
+            assert last is not None
+            incident = last
+            reopen_incident(
+                session,
+                incident,
+                actor=SYSTEM,
+                now=now,
+                flap=True,
+                note="the group fired again within the reopen window",
+            )
+        else:
+            assert current is not None
+            incident = current
+        _raise(session, incident, members, rules=rules, now=now)
+        incident.alert_count += len(members)
+        incident.updated_at = now
+        attached.extend({"id": alert.id, "incident_id": incident.id} for alert in members)
+    session.execute(update(AlertInstance), attached)
+
+
+def _recently_resolved(
+    session: Session, keys: list[str], groups: dict[str, list[StoredAlert]], *, rules: RuleFile
+) -> dict[str, Incident]:
+    """The last resolved incident of each key that may still reopen."""
+    if not keys:
+        return {}
+    earliest = min(alert.starts_at for key in keys for alert in groups[key])
+    found: dict[str, Incident] = {}
+    for incident in session.scalars(
+        select(Incident)
+        .where(Incident.group_key.in_(keys))
+        .where(Incident.state == State.RESOLVED.value)
+        .where(Incident.resolved_at >= earliest - rules.reopen_window)
+        .order_by(Incident.resolved_at)
+    ):
+        assert incident.group_key is not None
+        found[incident.group_key] = incident  # the latest wins
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Severity:
+    level: str | None
+    priority: str
+    impact: Impact
+
+
+def _worst(members: Sequence[StoredAlert], rules: RuleFile, start: _Severity) -> _Severity:
+    level, priority, impact = start.level, start.priority, start.impact
+    ranks = {name: policy.rank for name, policy in rules.priorities.items()}
+    for alert in members:
+        if alert.priority in ranks and priority in ranks:
+            priority = raise_priority(priority, alert.priority, ranks)
+        if alert.impact is not None:
+            impact = worse_impact(impact, Impact(alert.impact))
+        level = _worse_level(rules, level, alert.level)
+    return _Severity(level, priority, impact)
+
+
+def _worse_level(rules: RuleFile, current: str | None, candidate: str | None) -> str | None:
+    if candidate is None or candidate not in rules.levels:
+        return current
+    if current is None or current not in rules.levels:
+        return candidate
+    return candidate if rules.levels[candidate].rank > rules.levels[current].rank else current
+
+
+def _new_incident(
+    members: Sequence[StoredAlert], rules: RuleFile, title_of: TitleOf
+) -> NewIncident:
+    first = min(members, key=lambda alert: (alert.starts_at, alert.id))
+    severity = _worst(
+        members,
+        rules,
+        _Severity(first.level, first.priority or rules.spec.defaults.priority, Impact.NONE),
+    )
+    return NewIncident(
+        title=title_of(first),
+        service=first.service or rules.spec.defaults.service,
+        priority=severity.priority,
+        level=severity.level,
+        category=first.category or rules.spec.defaults.category.value,
+        impact=severity.impact.value,
+        source="alert",
+        group_key=first.group_key,
+        started_at=first.starts_at,
+    )
+
+
+def _raise(
+    session: Session,
+    incident: Incident,
+    members: Sequence[StoredAlert],
+    *,
+    rules: RuleFile,
+    now: datetime,
+) -> None:
+    """A more severe alert raises the incident's level, priority and impact; none lowers them."""
+    before = _Severity(incident.level, incident.priority, Impact(incident.impact))
+    after = _worst(members, rules, before)
+    if after == before:
+        return
+    changed_before: dict[str, str | None] = {}
+    changed_after: dict[str, str | None] = {}
+    for name in ("level", "priority", "impact"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            changed_before[name] = str(old) if old is not None else None
+            changed_after[name] = str(new) if new is not None else None
+    incident.level = after.level
+    incident.priority = after.priority
+    incident.impact = after.impact.value
+    if after.priority != before.priority:
+        apply_due_times(incident, rules)
+    add_events(
+        session,
+        [
+            NewEvent(
+                incident.id,
+                now,
+                SYSTEM,
+                "raised",
+                before=changed_before,
+                after=changed_after,
+                note="a more severe alert joined the incident",
+            )
+        ],
+    )
+    if after.level != before.level:
+        notify(
+            session,
+            incident,
+            contacts=level_contacts(rules, after.level),
+            reason="raised",
+            key=f"level/{after.level}",
+            now=now,
+        )
+
+
+def _resolve_finished(
+    session: Session, resolving: dict[int, str], *, rules: RuleFile, now: datetime
+) -> None:
+    counts = count_firing_alerts(session, resolving)
+    finished = [
+        incident_id
+        for incident_id, (firing, _ends) in counts.items()
+        if firing == 0 and incident_id in resolving
+    ]
+    if not finished:
+        return
+    for incident in session.scalars(
+        select(Incident)
+        .where(Incident.id.in_(finished))
+        .where(Incident.state.in_(ACTIVE_STATES))
+        .where(Incident.source == "alert")
+        .order_by(Incident.id)
+    ):
+        last_end = counts[incident.id][1] or now
+        resolve_incident(
+            session,
+            incident,
+            at=min(max(last_end, incident.opened_at), now),
+            actor=SYSTEM,
+            rules=rules,
+            now=now,
+            note="every alert of the incident has resolved",
+        )

@@ -1,0 +1,444 @@
+"""SQL and bookkeeping every change to an incident shares: open, resolve, raise, clocks,
+breaches, timeline events and notifications.
+
+Callers hold the transaction; nothing here commits. `now` is always passed in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from collector.alerts import AlertStatus
+from collector.models import AlertInstance
+from incident.clocks import Breach, SlaTimes, due_times, new_breaches
+from incident.lifecycle import Action, State, transition
+from incident.models import Incident, IncidentEvent
+from incident.outbox import enqueue_notification
+from rules.policy import RuleFile
+from slakeeper.counters import CounterKey, add_to_counters, counter_key
+from slakeeper.wire import rfc3339
+
+__all__ = [
+    "ACTIVE_STATES",
+    "INCIDENTS_OPENED",
+    "SLA_BREACHES",
+    "SYSTEM",
+    "NewEvent",
+    "NewIncident",
+    "add_events",
+    "apply_due_times",
+    "count_firing_alerts",
+    "incident_fields",
+    "level_contacts",
+    "lock_group_keys",
+    "measure_clocks",
+    "notify",
+    "open_incident",
+    "record_breaches",
+    "reopen_incident",
+    "resolve_incident",
+    "sla_times",
+]
+
+SYSTEM = "slakeeper"  # the actor of every automatic change
+INCIDENTS_OPENED = "slakeeper_incidents_opened_total"
+SLA_BREACHES = "slakeeper_sla_breaches_total"
+ACTIVE_STATES = (State.OPEN.value, State.ACKNOWLEDGED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A timeline entry to write."""
+
+    incident_id: int
+    at: datetime
+    actor: str
+    kind: str
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    note: str | None = None
+
+
+def add_events(session: Session, events: Sequence[NewEvent]) -> None:
+    """Write timeline entries in one statement."""
+    if not events:
+        return
+    session.execute(
+        insert(IncidentEvent),
+        [
+            {
+                "incident_id": event.incident_id,
+                "at": event.at,
+                "actor": event.actor,
+                "kind": event.kind,
+                "before": _json(event.before),
+                "after": _json(event.after),
+                "note": event.note,
+            }
+            for event in events
+        ],
+    )
+
+
+def _json(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {key: _jsonable(value) for key, value in values.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    return rfc3339(value) if isinstance(value, datetime) else value
+
+
+def lock_group_keys(session: Session, keys: Iterable[str]) -> None:
+    """Make this transaction the only one deciding for `keys` until it ends.
+
+    On PostgreSQL a transaction-scoped advisory lock per key, taken in key order so two
+    transactions never wait on each other in a cycle. SQLite has one writer at a time.
+    """
+    wanted = sorted(set(keys))
+    if not wanted or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(key, 0))"
+            " FROM unnest(CAST(:keys AS text[])) AS key"
+        ),
+        {"keys": wanted},
+    )
+
+
+def incident_fields(incident: Incident) -> dict[str, Any]:
+    """The incident as the API and notifications show it (DESIGN §4), JSON-ready."""
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "service": incident.service,
+        "priority": incident.priority,
+        "level": incident.level,
+        "category": incident.category,
+        "impact": incident.impact,
+        "state": incident.state,
+        "source": incident.source,
+        "group_key": incident.group_key,
+        "started_at": _jsonable(incident.started_at),
+        "opened_at": _jsonable(incident.opened_at),
+        "acknowledged_at": _jsonable(incident.acknowledged_at),
+        "acknowledged_by": incident.acknowledged_by,
+        "resolved_at": _jsonable(incident.resolved_at),
+        "resolved_by": incident.resolved_by,
+        "closed_at": _jsonable(incident.closed_at),
+        "closed_by": incident.closed_by,
+        "reporter": incident.reporter,
+        "channel": incident.channel,
+        "response_due_at": _jsonable(incident.response_due_at),
+        "resolution_due_at": _jsonable(incident.resolution_due_at),
+        "response_breached": incident.response_breached,
+        "resolution_breached": incident.resolution_breached,
+        "response_seconds": incident.response_seconds,
+        "resolution_seconds": incident.resolution_seconds,
+        "alert_count": incident.alert_count,
+        "flap_count": incident.flap_count,
+    }
+
+
+def notify(
+    session: Session,
+    incident: Incident,
+    *,
+    contacts: Iterable[str],
+    reason: str,
+    key: str,
+    now: datetime,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Queue one message per contact; the same `key` for the same incident is queued once."""
+    payload = {
+        "reason": reason,
+        "incident": incident_fields(incident),
+        **({"details": _json(details)} if details else {}),
+    }
+    for contact in dict.fromkeys(contacts):
+        enqueue_notification(
+            session,
+            dedupe_key=f"incident/{incident.id}/{key}/{contact}",
+            incident_id=incident.id,
+            contact=contact,
+            reason=reason,
+            payload={**payload, "contact": contact},
+            now=now,
+        )
+
+
+def level_contacts(rules: RuleFile, level: str | None) -> tuple[str, ...]:
+    """Who hears of an incident at `level`: the level's `notify` list."""
+    found = rules.levels.get(level) if level is not None else None
+    return found.notify if found is not None else ()
+
+
+def apply_due_times(incident: Incident, rules: RuleFile) -> None:
+    """Set the response and resolution due times from the incident's priority."""
+    policy = rules.priorities.get(incident.priority)
+    if policy is None:  # a priority the rule file no longer has: keep what was set
+        return
+    incident.response_due_at, incident.resolution_due_at = due_times(
+        policy, opened_at=incident.opened_at, acknowledged_at=incident.acknowledged_at
+    )
+
+
+def sla_times(incident: Incident) -> SlaTimes:
+    return SlaTimes(
+        opened_at=incident.opened_at,
+        acknowledged_at=incident.acknowledged_at,
+        resolved_at=incident.resolved_at,
+        response_due_at=incident.response_due_at,
+        resolution_due_at=incident.resolution_due_at,
+        response_breached=incident.response_breached,
+        resolution_breached=incident.resolution_breached,
+    )
+
+
+def record_breaches(
+    session: Session, incident: Incident, *, rules: RuleFile, now: datetime
+) -> list[Breach]:
+    """Record the breaches that happened by `now` and were not recorded yet, and notify."""
+    breaches = new_breaches(sla_times(incident), now)
+    if not breaches:
+        return []
+    counts: Counter[CounterKey] = Counter()
+    events = []
+    for breach in breaches:
+        setattr(incident, f"{breach.kind.value}_breached", True)
+        counts[
+            counter_key(
+                SLA_BREACHES,
+                service=incident.service,
+                priority=incident.priority,
+                kind=breach.kind.value,
+            )
+        ] += 1
+        events.append(
+            NewEvent(
+                incident.id,
+                breach.at,
+                SYSTEM,
+                "breach",
+                before={f"{breach.kind.value}_breached": False},
+                after={f"{breach.kind.value}_breached": True},
+                note=f"{breach.kind.value} target missed at {breach.at.isoformat()}",
+            )
+        )
+        notify(
+            session,
+            incident,
+            contacts=level_contacts(rules, incident.level),
+            reason="breach",
+            key=f"breach/{breach.kind.value}",
+            now=now,
+            details={"kind": breach.kind.value, "due_at": breach.at},
+        )
+    add_events(session, events)
+    add_to_counters(session, counts)
+    return breaches
+
+
+@dataclass(frozen=True, slots=True)
+class NewIncident:
+    """What opening an incident needs to know."""
+
+    title: str
+    service: str
+    priority: str
+    level: str | None
+    category: str
+    impact: str
+    source: str
+    started_at: datetime
+    group_key: str | None = None
+    reporter: str | None = None
+    channel: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def open_incident(
+    session: Session, new: NewIncident, *, rules: RuleFile, actor: str, now: datetime
+) -> Incident:
+    """Open an incident at `now`, start its clocks, and notify the contacts of its level."""
+    incident = Incident(
+        title=new.title,
+        service=new.service,
+        priority=new.priority,
+        level=new.level,
+        category=new.category,
+        impact=new.impact,
+        state=State.OPEN.value,
+        source=new.source,
+        group_key=new.group_key,
+        started_at=new.started_at,
+        opened_at=now,
+        reporter=new.reporter,
+        channel=new.channel,
+        response_breached=False,
+        resolution_breached=False,
+        alert_count=0,
+        flap_count=0,
+        updated_at=now,
+    )
+    apply_due_times(incident, rules)
+    session.add(incident)
+    session.flush()
+    add_events(
+        session,
+        [
+            NewEvent(
+                incident.id,
+                now,
+                actor,
+                "opened",
+                after={
+                    key: value
+                    for key, value in incident_fields(incident).items()
+                    if key
+                    in (
+                        "title",
+                        "service",
+                        "priority",
+                        "level",
+                        "category",
+                        "impact",
+                        "started_at",
+                        "reporter",
+                        "channel",
+                    )
+                },
+            )
+        ],
+    )
+    notify(
+        session,
+        incident,
+        contacts=level_contacts(rules, incident.level),
+        reason="opened",
+        key="opened",
+        now=now,
+        details=new.details,
+    )
+    add_to_counters(
+        session,
+        {counter_key(INCIDENTS_OPENED, service=incident.service, priority=incident.priority): 1},
+    )
+    return incident
+
+
+def resolve_incident(
+    session: Session,
+    incident: Incident,
+    *,
+    at: datetime,
+    actor: str,
+    rules: RuleFile,
+    now: datetime,
+    note: str | None = None,
+) -> None:
+    """Resolve an active incident as of `at`, measure its clocks and record any breach."""
+    before = State(incident.state)
+    incident.state = transition(before, Action.RESOLVE).value
+    incident.resolved_at = at
+    incident.resolved_by = actor
+    incident.updated_at = now
+    measure_clocks(incident, rules)
+    add_events(
+        session,
+        [
+            NewEvent(
+                incident.id,
+                now,
+                actor,
+                "resolved",
+                before={"state": before.value},
+                after={"state": incident.state, "resolved_at": at},
+                note=note,
+            )
+        ],
+    )
+    record_breaches(session, incident, rules=rules, now=now)
+
+
+def reopen_incident(
+    session: Session,
+    incident: Incident,
+    *,
+    actor: str,
+    now: datetime,
+    flap: bool,
+    note: str | None = None,
+) -> None:
+    """Make a resolved (or closed) incident open again; a flap is counted."""
+    before = State(incident.state)
+    incident.state = transition(before, Action.REOPEN).value
+    previous = {"state": before.value, "resolved_at": incident.resolved_at}
+    incident.resolved_at = None
+    incident.resolved_by = None
+    incident.closed_at = None
+    incident.closed_by = None
+    incident.resolution_seconds = None
+    if flap:
+        incident.flap_count += 1
+    incident.updated_at = now
+    add_events(
+        session,
+        [
+            NewEvent(
+                incident.id,
+                now,
+                actor,
+                "reopened",
+                before=previous,
+                after={"state": incident.state, "flap_count": incident.flap_count},
+                note=note,
+            )
+        ],
+    )
+
+
+def measure_clocks(incident: Incident, rules: RuleFile) -> None:
+    """Response and resolution durations, counted on the priority's calendar."""
+    policy = rules.priorities.get(incident.priority)
+    times = sla_times(incident)
+    responded = times.responded_at
+    if policy is None:
+        return
+    if responded is not None:
+        incident.response_seconds = policy.respond.elapsed(
+            incident.opened_at, max(responded, incident.opened_at)
+        ).total_seconds()
+    if incident.resolved_at is not None:
+        start = incident.opened_at
+        if policy.resolution_from == "acknowledged" and incident.acknowledged_at is not None:
+            start = incident.acknowledged_at
+        incident.resolution_seconds = policy.resolve.elapsed(
+            start, max(incident.resolved_at, start)
+        ).total_seconds()
+
+
+def count_firing_alerts(
+    session: Session, incident_ids: Iterable[int]
+) -> dict[int, tuple[int, datetime | None]]:
+    """For each incident: how many of its alerts still fire, and the latest end of the rest."""
+    wanted = sorted(set(incident_ids))
+    if not wanted:
+        return {}
+    firing = func.sum(case((AlertInstance.status == AlertStatus.FIRING.value, 1), else_=0))
+    rows = session.execute(
+        select(AlertInstance.incident_id, firing, func.max(AlertInstance.ends_at))
+        .where(AlertInstance.incident_id.in_(wanted))
+        .group_by(AlertInstance.incident_id)
+    )
+    return {incident_id: (int(count or 0), ends) for incident_id, count, ends in rows}

@@ -1,0 +1,225 @@
+"""Alerts open, join, raise and resolve incidents by themselves, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import FIXTURES
+from tests.integration.conftest import AppFactory, Clock, live_server
+from tests.integration.payloads import webhook_alert, webhook_with
+from tests.integration.test_concurrent_deliveries import deliver_all
+
+AM = "/api/v1/webhooks/alertmanager"
+EXAMPLE = FIXTURES / "example_rules.yaml"
+Query = Callable[[str], list[Any]]
+
+
+@pytest.fixture
+def app_client(make_app: AppFactory) -> Iterator[TestClient]:
+    with TestClient(make_app(rules=EXAMPLE)) as client:
+        yield client
+
+
+def push(client: TestClient, *alerts: dict[str, Any]) -> None:
+    response = client.post(AM, json=webhook_with(*alerts))
+    assert response.status_code == 200, response.text
+
+
+def incidents(client: TestClient, **params: Any) -> list[dict[str, Any]]:
+    response = client.get("/api/v1/incidents", params=params)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def incident(client: TestClient, incident_id: int) -> dict[str, Any]:
+    response = client.get(f"/api/v1/incidents/{incident_id}")
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def disk(instance: str = "db1", severity: str = "warning") -> dict[str, Any]:
+    return webhook_alert("DiskFull", severity=severity, service="payments", instance=instance)
+
+
+def resolved(alert: dict[str, Any], ends_at: str) -> dict[str, Any]:
+    return {**alert, "status": "resolved", "endsAt": ends_at}
+
+
+def outbox(query: Query) -> list[tuple[str, str]]:
+    return sorted((row[0], row[1]) for row in query("SELECT contact, reason FROM notifications"))
+
+
+def test_a_warning_opens_an_incident_and_notifies_the_on_duty_engineer(
+    app_client: TestClient, query: Query, clock: Clock
+) -> None:
+    push(app_client, disk())
+    [opened] = incidents(app_client)
+    assert opened["title"] == "DiskFull summary"
+    assert (opened["service"], opened["level"], opened["priority"], opened["state"]) == (
+        "payments",
+        "warning",
+        "P3",
+        "open",
+    )
+    assert opened["source"] == "alert"
+    assert opened["group_key"] == '{service="payments",alertname="DiskFull"}'
+    assert opened["opened_at"] == "2026-11-21T23:00:00Z"
+    assert opened["started_at"] == "2026-11-21T22:00:00Z"
+    # Example P3: respond within 8 h, resolve within 72 h, around the clock.
+    assert opened["response_due_at"] == "2026-11-22T07:00:00Z"
+    assert opened["resolution_due_at"] == "2026-11-24T23:00:00Z"
+    assert opened["alert_count"] == 1
+    detail = incident(app_client, opened["id"])
+    assert [alert["incident_id"] for alert in detail["alerts"]] == [opened["id"]]
+    assert [event["kind"] for event in detail["timeline"]] == ["opened"]
+    assert outbox(query) == [("on-duty", "opened")]
+
+
+def test_repeats_and_more_alerts_of_the_group_join_the_same_incident(
+    app_client: TestClient, query: Query
+) -> None:
+    push(app_client, disk("db1"))
+    push(app_client, disk("db1"))
+    push(app_client, disk("db2"), disk("db1"))
+    [opened] = incidents(app_client)
+    assert opened["alert_count"] == 2
+    assert query("SELECT count(DISTINCT incident_id), count(*) FROM alerts")[0] == (1, 2)
+    assert outbox(query) == [("on-duty", "opened")]
+
+
+def test_an_alert_of_another_group_opens_its_own_incident(app_client: TestClient) -> None:
+    push(app_client, disk(), webhook_alert("Latency", severity="warning", service="payments"))
+    assert sorted(i["title"] for i in incidents(app_client)) == [
+        "DiskFull summary",
+        "Latency summary",
+    ]
+
+
+def test_a_critical_alert_raises_the_incident_and_notifies_lead_and_experts(
+    app_client: TestClient, query: Query, clock: Clock
+) -> None:
+    push(app_client, disk("db1"))
+    clock.advance(minutes=5)
+    push(app_client, disk("db2", severity="critical"))
+    [raised] = incidents(app_client)
+    assert (raised["level"], raised["priority"], raised["impact"]) == ("critical", "P2", "degraded")
+    # The P2 targets, from the same opening.
+    assert raised["response_due_at"] == "2026-11-22T03:00:00Z"
+    timeline = incident(app_client, raised["id"])["timeline"]
+    assert [event["kind"] for event in timeline] == ["opened", "raised"]
+    assert timeline[1]["before"] == {"level": "warning", "priority": "P3", "impact": "none"}
+    assert timeline[1]["after"] == {"level": "critical", "priority": "P2", "impact": "degraded"}
+    assert timeline[1]["at"] == "2026-11-21T23:05:00Z"
+    assert outbox(query) == [
+        ("experts", "raised"),
+        ("lead", "raised"),
+        ("on-duty", "opened"),
+        ("on-duty", "raised"),
+    ]
+
+
+def test_a_less_severe_alert_never_lowers_the_incident(app_client: TestClient) -> None:
+    push(app_client, disk("db1", severity="critical"))
+    push(app_client, disk("db2"))
+    [kept] = incidents(app_client)
+    assert (kept["level"], kept["priority"]) == ("critical", "P2")
+    assert [e["kind"] for e in incident(app_client, kept["id"])["timeline"]] == ["opened"]
+
+
+def test_the_incident_resolves_when_every_alert_has_resolved(
+    app_client: TestClient, clock: Clock
+) -> None:
+    first, second = disk("db1"), disk("db2")
+    push(app_client, first, second)
+    clock.advance(minutes=30)
+    push(app_client, resolved(first, "2026-11-21T23:20:00Z"))
+    [still] = incidents(app_client)
+    assert still["state"] == "open"
+    push(app_client, resolved(second, "2026-11-21T23:25:00Z"))
+    [done] = incidents(app_client)
+    assert done["state"] == "resolved"
+    assert done["resolved_at"] == "2026-11-21T23:25:00Z"
+    assert done["resolution_seconds"] == 25 * 60
+    # Resolving is also the response: no breach, measured from opening.
+    assert done["response_seconds"] == 25 * 60
+    assert not done["response_breached"]
+    assert incident(app_client, done["id"])["timeline"][-1]["actor"] == "slakeeper"
+
+
+def test_a_group_firing_again_within_the_reopen_window_reopens_and_counts_a_flap(
+    app_client: TestClient, clock: Clock
+) -> None:
+    push(app_client, disk())
+    push(app_client, resolved(disk(), "2026-11-21T23:00:00Z"))
+    clock.advance(minutes=8)
+    push(app_client, disk(), {**disk(), "startsAt": "2026-11-21T23:08:00Z"})
+    [flapped] = incidents(app_client)
+    assert (flapped["state"], flapped["flap_count"], flapped["alert_count"]) == ("open", 1, 2)
+    assert flapped["resolved_at"] is None
+    kinds = [e["kind"] for e in incident(app_client, flapped["id"])["timeline"]]
+    assert kinds == ["opened", "resolved", "reopened"]
+
+
+def test_a_group_firing_again_after_the_reopen_window_opens_a_new_incident(
+    app_client: TestClient, clock: Clock
+) -> None:
+    push(app_client, disk())
+    push(app_client, resolved(disk(), "2026-11-21T23:00:00Z"))
+    clock.advance(minutes=20)
+    push(app_client, {**disk(), "startsAt": "2026-11-21T23:20:00Z"})
+    newest, oldest = incidents(app_client)
+    assert (newest["state"], oldest["state"]) == ("open", "resolved")
+    assert (newest["flap_count"], oldest["flap_count"]) == (0, 0)
+
+
+def test_an_info_alert_is_recorded_without_an_incident(
+    app_client: TestClient, query: Query
+) -> None:
+    push(app_client, webhook_alert("Heartbeat", severity="info"))
+    assert incidents(app_client) == []
+    assert query("SELECT count(*), max(incident_id) FROM alerts")[0] == (1, None)
+
+
+def test_a_replayed_resolve_does_not_resolve_an_incident_a_person_reopened(
+    app_client: TestClient, clock: Clock
+) -> None:
+    push(app_client, disk())
+    push(app_client, resolved(disk(), "2026-11-21T23:00:00Z"))
+    [first] = incidents(app_client)
+    clock.advance(minutes=1)
+    response = app_client.post(f"/api/v1/incidents/{first['id']}/reopen", json={"actor": "ana"})
+    assert response.status_code == 200, response.text
+    push(app_client, resolved(disk(), "2026-11-21T23:00:00Z"))
+    [kept] = incidents(app_client)
+    assert kept["state"] == "open"
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_concurrent_webhooks_for_one_group_open_one_incident(
+    make_app: AppFactory, query: Query, processes: int
+) -> None:
+    with ExitStack() as stack:
+        servers = [
+            stack.enter_context(live_server(make_app(rules=EXAMPLE))) for _ in range(processes)
+        ]
+        for round_number in range(5):
+            deliveries = [
+                (
+                    servers[copy % processes].url,
+                    webhook_with(disk(f"db{round_number}-{copy}")),
+                )
+                for copy in range(8)
+            ]
+            assert asyncio.run(deliver_all(deliveries)) == [200] * 8
+    rows = query("SELECT count(*), sum(alert_count) FROM incidents")
+    assert rows[0] == (1, 40)
+    assert query("SELECT count(DISTINCT incident_id) FROM alerts")[0][0] == 1
+    assert query("SELECT count(*) FROM notifications")[0][0] == 1
