@@ -10,6 +10,7 @@ from prometheus_client.registry import Collector
 
 from collector.counts import ALERTS_RECEIVED, ALERTS_TRUNCATED
 from incident.outbox import NOTIFICATIONS_FAILED
+from incident.store import INCIDENTS_OPENED, SLA_BREACHES
 
 __all__ = ["COUNTERS", "CounterDefinition", "DatabaseCounterCollector"]
 
@@ -40,6 +41,16 @@ COUNTERS = (
         "Alerts a source reported as cut from its payload (truncatedAlerts): lost upstream.",
         ("source",),
         tuple((source,) for source in _SOURCES),
+    ),
+    CounterDefinition(
+        INCIDENTS_OPENED,
+        "Incidents opened, by alerts or by people, by service and priority at opening.",
+        ("service", "priority"),
+    ),
+    CounterDefinition(
+        SLA_BREACHES,
+        "Response and resolution targets missed, recorded once per incident and kind.",
+        ("service", "priority", "kind"),
     ),
     CounterDefinition(
         NOTIFICATIONS_FAILED,

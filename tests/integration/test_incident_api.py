@@ -301,3 +301,15 @@ def test_with_api_tokens_writes_need_one(make_app: AppFactory) -> None:
         incident_id = accepted.json()["id"]
         assert api.post(f"{INCIDENTS}/{incident_id}/ack", json={"actor": "a"}).status_code == 401
         assert api.get(INCIDENTS).status_code == 200
+
+
+def test_openings_and_breaches_are_counted_on_metrics(api: TestClient, clock: Clock) -> None:
+    created = report(api, priority="P1")
+    clock.advance(hours=2)
+    act(api, created["id"], "ack")
+    metrics = api.get("/metrics").text
+    assert 'slakeeper_incidents_opened_total{priority="P1",service="payments"} 1.0' in metrics
+    assert (
+        'slakeeper_sla_breaches_total{kind="response",priority="P1",service="payments"} 1.0'
+        in metrics
+    )
