@@ -100,6 +100,7 @@ def _place(
         session, [key for key in keys if key not in active], groups, rules=rules
     )
     attached: list[dict[str, int]] = []
+    joined: list[NewEvent] = []
     for key in keys:
         members = groups[key]
         started_at = min(alert.starts_at for alert in members)
@@ -135,10 +136,25 @@ def _place(
             assert current is not None
             incident = current
         _raise(session, incident, members, rules=rules, now=now)
+        if decision.placement is not Placement.OPEN:
+            joined.append(
+                NewEvent(
+                    incident.id,
+                    now,
+                    SYSTEM,
+                    "alerts_attached",
+                    before={"alert_count": incident.alert_count},
+                    after={
+                        "alert_count": incident.alert_count + len(members),
+                        "fingerprints": sorted({alert.fingerprint for alert in members})[:20],
+                    },
+                )
+            )
         incident.alert_count += len(members)
         incident.updated_at = now
         attached.extend({"id": alert.id, "incident_id": incident.id} for alert in members)
     session.execute(update(AlertInstance), attached)
+    add_events(session, joined)
 
 
 def _recently_resolved(

@@ -92,6 +92,9 @@ def test_repeats_and_more_alerts_of_the_group_join_the_same_incident(
     [opened] = incidents(app_client)
     assert opened["alert_count"] == 2
     assert query("SELECT count(DISTINCT incident_id), count(*) FROM alerts")[0] == (1, 2)
+    joined = incident(app_client, opened["id"])["timeline"][-1]
+    assert joined["kind"] == "alerts_attached"
+    assert (joined["before"]["alert_count"], joined["after"]["alert_count"]) == (1, 2)
     assert outbox(query) == [("on-duty", "opened")]
 
 
@@ -114,7 +117,7 @@ def test_a_critical_alert_raises_the_incident_and_notifies_lead_and_experts(
     # The P2 targets, from the same opening.
     assert raised["response_due_at"] == "2026-11-22T03:00:00Z"
     timeline = incident(app_client, raised["id"])["timeline"]
-    assert [event["kind"] for event in timeline] == ["opened", "raised"]
+    assert [event["kind"] for event in timeline] == ["opened", "raised", "alerts_attached"]
     assert timeline[1]["before"] == {"level": "warning", "priority": "P3", "impact": "none"}
     assert timeline[1]["after"] == {"level": "critical", "priority": "P2", "impact": "degraded"}
     assert timeline[1]["at"] == "2026-11-21T23:05:00Z"
@@ -131,7 +134,8 @@ def test_a_less_severe_alert_never_lowers_the_incident(app_client: TestClient) -
     push(app_client, disk("db2"))
     [kept] = incidents(app_client)
     assert (kept["level"], kept["priority"]) == ("critical", "P2")
-    assert [e["kind"] for e in incident(app_client, kept["id"])["timeline"]] == ["opened"]
+    kinds = [e["kind"] for e in incident(app_client, kept["id"])["timeline"]]
+    assert kinds == ["opened", "alerts_attached"]
 
 
 def test_the_incident_resolves_when_every_alert_has_resolved(
@@ -165,7 +169,7 @@ def test_a_group_firing_again_within_the_reopen_window_reopens_and_counts_a_flap
     assert (flapped["state"], flapped["flap_count"], flapped["alert_count"]) == ("open", 1, 2)
     assert flapped["resolved_at"] is None
     kinds = [e["kind"] for e in incident(app_client, flapped["id"])["timeline"]]
-    assert kinds == ["opened", "resolved", "reopened"]
+    assert kinds == ["opened", "resolved", "reopened", "alerts_attached"]
 
 
 def test_a_group_firing_again_after_the_reopen_window_opens_a_new_incident(
