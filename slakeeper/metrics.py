@@ -10,6 +10,7 @@ from prometheus_client.registry import Collector
 
 from collector.counts import ALERTS_RECEIVED, ALERTS_TRUNCATED
 from incident.outbox import NOTIFICATIONS_FAILED
+from incident.reconcile import RECONCILIATION_REPAIRS
 from incident.store import INCIDENTS_OPENED, SLA_BREACHES
 
 __all__ = ["COUNTERS", "CounterDefinition", "DatabaseCounterCollector"]
@@ -51,6 +52,13 @@ COUNTERS = (
         SLA_BREACHES,
         "Response and resolution targets missed, recorded once per incident and kind.",
         ("service", "priority", "kind"),
+    ),
+    CounterDefinition(
+        RECONCILIATION_REPAIRS,
+        "Alert instances reconciliation with Alertmanager repaired: missing_firing (a lost "
+        "webhook), missing_resolved, lost_resolved (a lost resolved notification).",
+        ("kind",),
+        (("missing_firing",), ("missing_resolved",), ("lost_resolved",)),
     ),
     CounterDefinition(
         NOTIFICATIONS_FAILED,
