@@ -86,7 +86,6 @@ class StoredAlert:
     fingerprint: str
     starts_at: datetime
     status: AlertStatus
-    ends_at: datetime | None
     incident_id: int | None
     service: str | None
     level: str | None
@@ -102,7 +101,6 @@ _RETURNED = (
     _table.c.fingerprint,
     _table.c.starts_at,
     _table.c.status,
-    _table.c.ends_at,
     _table.c.incident_id,
     _table.c.service,
     _table.c.level,
@@ -120,8 +118,9 @@ def upsert_alert_instances(
     """Insert new instances and fold updates into existing ones, in one statement.
 
     `updates` must hold one entry per key, sorted by key, so that concurrent writers lock
-    rows in the same order. `now` stamps the resolutions this transaction stores; the rows
-    come back as stored, so the caller sees what changed without reading them again.
+    rows in the same order. `now` stamps the resolutions this transaction stores. Returns,
+    as stored, the instances that fire with no incident yet and those this transaction
+    resolved: the only ones that can change an incident.
     """
     if not updates:
         return []
@@ -130,23 +129,26 @@ def upsert_alert_instances(
         result = _upsert_postgresql(session, rows)
     else:
         result = _upsert_sqlite(session, rows)
+    firing, resolved = AlertStatus.FIRING.value, AlertStatus.RESOLVED.value
+    # Positional, and only the rows that may change an incident: a batch of repeats builds
+    # nothing here. (id, fingerprint, starts_at, status, incident_id, ..., resolved_received_at)
     return [
         StoredAlert(
-            id=row.id,
-            fingerprint=row.fingerprint,
-            starts_at=row.starts_at,
-            status=AlertStatus(row.status),
-            ends_at=row.ends_at,
-            incident_id=row.incident_id,
-            service=row.service,
-            level=row.level,
-            priority=row.priority,
-            category=row.category,
-            impact=row.impact,
-            group_key=row.group_key,
-            newly_resolved=row.resolved_received_at == now,
+            id=row[0],
+            fingerprint=row[1],
+            starts_at=row[2],
+            status=AlertStatus(row[3]),
+            incident_id=row[4],
+            service=row[5],
+            level=row[6],
+            priority=row[7],
+            category=row[8],
+            impact=row[9],
+            group_key=row[10],
+            newly_resolved=row[3] == resolved and row[11] == now,
         )
         for row in result
+        if (row[3] == firing and row[4] is None) or (row[3] == resolved and row[11] == now)
     ]
 
 

@@ -22,7 +22,7 @@ from incident import service
 from incident.lifecycle import InvalidTransition, State
 from incident.models import Incident, IncidentEvent
 from incident.queries import IncidentQuery, get_incident, list_incidents
-from incident.store import incident_fields
+from incident.store import count_alerts, incident_fields
 from rules.reloading import ActiveRules
 from rules.schema import Category, Impact
 from slakeeper.database import writing_session
@@ -86,8 +86,10 @@ class ReclassifyBody(ActionBody):
     title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
 
 
-def incident_resource(incident: Incident) -> dict[str, Any]:
-    return incident_fields(incident)
+def incident_resource(session: Session, incident: Incident) -> dict[str, Any]:
+    """The incident with its alert count, read in `session`."""
+    [alert_count] = count_alerts(session, [incident.id]).values()
+    return incident_fields(incident, alert_count=alert_count)
 
 
 def event_resource(event: IncidentEvent) -> dict[str, Any]:
@@ -162,7 +164,8 @@ def create_router(
         )
         with sessions() as session:
             rows, next_after = list_incidents(session, query)
-            items = [incident_resource(row) for row in rows]
+            counts = count_alerts(session, [row.id for row in rows])
+            items = [incident_fields(row, alert_count=counts[row.id]) for row in rows]
         return {
             "items": items,
             "next_cursor": encode_cursor(next_after, _CURSOR_KIND) if next_after else None,
@@ -175,7 +178,7 @@ def create_router(
             if detail is None:
                 raise ApiError(404, "not_found", f"no incident {incident_id}")
             return {
-                **incident_resource(detail.incident),
+                **incident_fields(detail.incident, alert_count=len(detail.alerts)),
                 "alerts": [alert_resource(alert) for alert in detail.alerts],
                 "timeline": [event_resource(event) for event in detail.timeline],
             }
@@ -200,8 +203,8 @@ def create_router(
                 rules=rules.current,
                 now=clock(),
             )
-        response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
-        return incident_resource(incident)
+            response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
+            return incident_resource(session, incident)
 
     @router.post("/{incident_id}/ack", dependencies=writes, summary="Acknowledge")
     def ack(incident_id: int, body: ActionBody) -> dict[str, Any]:
@@ -214,7 +217,7 @@ def create_router(
                 now=clock(),
                 note=body.note,
             )
-        return incident_resource(incident)
+            return incident_resource(session, incident)
 
     @router.post("/{incident_id}/resolve", dependencies=writes, summary="Resolve")
     def resolve(incident_id: int, body: ActionBody) -> dict[str, Any]:
@@ -227,7 +230,7 @@ def create_router(
                 now=clock(),
                 note=body.note,
             )
-        return incident_resource(incident)
+            return incident_resource(session, incident)
 
     @router.post("/{incident_id}/close", dependencies=writes, summary="Close a resolved incident")
     def close(incident_id: int, body: CloseBody) -> dict[str, Any]:
@@ -240,7 +243,7 @@ def create_router(
                 now=clock(),
                 note=body.note,
             )
-        return incident_resource(incident)
+            return incident_resource(session, incident)
 
     @router.post("/{incident_id}/reopen", dependencies=writes, summary="Reopen")
     def reopen(incident_id: int, body: ActionBody) -> dict[str, Any]:
@@ -253,7 +256,7 @@ def create_router(
                 now=clock(),
                 note=body.note,
             )
-        return incident_resource(incident)
+            return incident_resource(session, incident)
 
     @router.post("/{incident_id}/notes", status_code=201, dependencies=writes, summary="Add a note")
     def notes(incident_id: int, body: NoteBody) -> dict[str, Any]:
@@ -288,6 +291,6 @@ def create_router(
                 now=clock(),
                 note=body.note,
             )
-        return incident_resource(incident)
+            return incident_resource(session, incident)
 
     return router

@@ -9,11 +9,12 @@ so concurrent deliveries for one group never open two incidents.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from collector.alerts import AlertStatus
@@ -43,6 +44,8 @@ from rules.schema import Impact
 __all__ = ["TitleOf", "process_alerts"]
 
 TitleOf = Callable[[StoredAlert], str]
+# The table, not the class: an ORM UPDATE would also look for the rows in the session.
+_ALERTS = typing.cast(Table, AlertInstance.__table__)
 
 
 def process_alerts(
@@ -55,7 +58,7 @@ def process_alerts(
 ) -> None:
     """Place newly firing alerts in incidents and resolve incidents left with none firing."""
     to_place: dict[str, list[StoredAlert]] = {}
-    resolving: dict[int, str] = {}
+    resolving: set[int] = set()
     for alert in alerts:
         if alert.group_key is None:
             continue
@@ -63,10 +66,7 @@ def process_alerts(
             if alert.incident_id is None and _opens_incident(rules, alert.level):
                 to_place.setdefault(alert.group_key, []).append(alert)
         elif alert.newly_resolved and alert.incident_id is not None:
-            resolving[alert.incident_id] = alert.group_key
-    if not to_place and not resolving:
-        return
-    lock_group_keys(session, [*to_place, *resolving.values()])
+            resolving.add(alert.incident_id)
     if to_place:
         _place(session, to_place, rules=rules, title_of=title_of, now=now)
     if resolving:
@@ -87,28 +87,88 @@ def _place(
     title_of: TitleOf,
     now: datetime,
 ) -> None:
+    """Attach each group's alerts to its incident, opening or reopening one where needed.
+
+    The common case, a group whose active incident they do not raise, only shares a lock
+    on that incident's row: concurrent deliveries attach side by side, and an auto-resolve
+    (which locks the row for update) waits for them. Opening, reopening and raising take
+    the group key's lock and the row's, one transaction at a time.
+    """
     keys = sorted(groups)
-    active = {
-        incident.group_key: incident
-        for incident in session.scalars(
-            select(Incident)
-            .where(Incident.group_key.in_(keys))
-            .where(Incident.state.in_(ACTIVE_STATES))
+    attached: dict[str, int] = {}
+    for incident_id, key, level, priority, impact in session.execute(
+        select(Incident.id, Incident.group_key, Incident.level, Incident.priority, Incident.impact)
+        .where(Incident.group_key.in_(keys))
+        .where(Incident.state.in_(ACTIVE_STATES))
+        .order_by(Incident.id)
+        .with_for_update(read=True)
+    ):
+        current = _Severity(level, priority, Impact(impact))
+        if key is not None and _worst(groups[key], rules, current) == current:
+            attached[key] = incident_id
+    rest = [key for key in keys if key not in attached]
+    if rest:
+        lock_group_keys(session, rest)
+        attached.update(_decide(session, {key: groups[key] for key in rest}, rules, title_of, now))
+    for key, incident_id in sorted(attached.items(), key=lambda item: item[1]):
+        members = groups[key]
+        session.execute(
+            update(_ALERTS)
+            .where(_ALERTS.c.id.in_(sorted(alert.id for alert in members)))
+            .values(incident_id=incident_id)
         )
-    }
+    add_events(
+        session,
+        [
+            NewEvent(
+                incident_id,
+                now,
+                SYSTEM,
+                "alerts_attached",
+                after={
+                    "alerts": len(groups[key]),
+                    "fingerprints": sorted({alert.fingerprint for alert in groups[key]})[:20],
+                },
+            )
+            for key, incident_id in sorted(attached.items(), key=lambda item: item[1])
+        ],
+    )
+
+
+def _active(session: Session, keys: Sequence[str], *, lock: bool = False) -> list[Incident]:
+    query = (
+        select(Incident)
+        .where(Incident.group_key.in_(keys))
+        .where(Incident.state.in_(ACTIVE_STATES))
+        .order_by(Incident.id)
+    )
+    if lock:
+        # Locked, then read afresh: the row may have changed since this session last saw it.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query))
+
+
+def _decide(
+    session: Session,
+    groups: dict[str, list[StoredAlert]],
+    rules: RuleFile,
+    title_of: TitleOf,
+    now: datetime,
+) -> dict[str, int]:
+    """Under the group keys' lock: attach (raising), reopen or open; the incident of each key."""
+    keys = sorted(groups)
+    active = {incident.group_key: incident for incident in _active(session, keys, lock=True)}
     recent = _recently_resolved(
         session, [key for key in keys if key not in active], groups, rules=rules
     )
-    attached: list[dict[str, int]] = []
-    joined: list[NewEvent] = []
+    placed: dict[str, int] = {}
     for key in keys:
         members = groups[key]
-        started_at = min(alert.starts_at for alert in members)
         current = active.get(key)
         last = recent.get(key)
         decision = place_alert(
             opens_incident=True,
-            starts_at=started_at,
+            starts_at=min(alert.starts_at for alert in members),
             active_incident_id=current.id if current is not None else None,
             last_resolved=(
                 ResolvedIncident(last.id, last.resolved_at)
@@ -136,25 +196,8 @@ def _place(
             assert current is not None
             incident = current
         _raise(session, incident, members, rules=rules, now=now)
-        if decision.placement is not Placement.OPEN:
-            joined.append(
-                NewEvent(
-                    incident.id,
-                    now,
-                    SYSTEM,
-                    "alerts_attached",
-                    before={"alert_count": incident.alert_count},
-                    after={
-                        "alert_count": incident.alert_count + len(members),
-                        "fingerprints": sorted({alert.fingerprint for alert in members})[:20],
-                    },
-                )
-            )
-        incident.alert_count += len(members)
-        incident.updated_at = now
-        attached.extend({"id": alert.id, "incident_id": incident.id} for alert in members)
-    session.execute(update(AlertInstance), attached)
-    add_events(session, joined)
+        placed[key] = incident.id
+    return placed
 
 
 def _recently_resolved(
@@ -171,6 +214,8 @@ def _recently_resolved(
         .where(Incident.state == State.RESOLVED.value)
         .where(Incident.resolved_at >= earliest - rules.reopen_window)
         .order_by(Incident.resolved_at)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ):
         assert incident.group_key is not None
         found[incident.group_key] = incident  # the latest wins
@@ -277,28 +322,32 @@ def _raise(
 
 
 def _resolve_finished(
-    session: Session, resolving: dict[int, str], *, rules: RuleFile, now: datetime
+    session: Session, resolving: set[int], *, rules: RuleFile, now: datetime
 ) -> None:
-    counts = count_firing_alerts(session, resolving)
-    finished = [
-        incident_id
-        for incident_id, (firing, _ends) in counts.items()
-        if firing == 0 and incident_id in resolving
-    ]
-    if not finished:
+    # The rows first, for update: an attach in flight (holding a share lock) commits before
+    # the firing alerts are counted, so an alert that just joined is seen.
+    candidates = list(
+        session.scalars(
+            select(Incident)
+            .where(Incident.id.in_(sorted(resolving)))
+            .where(Incident.state.in_(ACTIVE_STATES))
+            .where(Incident.source == "alert")
+            .order_by(Incident.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    if not candidates:
         return
-    for incident in session.scalars(
-        select(Incident)
-        .where(Incident.id.in_(finished))
-        .where(Incident.state.in_(ACTIVE_STATES))
-        .where(Incident.source == "alert")
-        .order_by(Incident.id)
-    ):
-        last_end = counts[incident.id][1] or now
+    counts = count_firing_alerts(session, [incident.id for incident in candidates])
+    for incident in candidates:
+        firing, last_end = counts.get(incident.id, (0, None))
+        if firing:
+            continue
         resolve_incident(
             session,
             incident,
-            at=min(max(last_end, incident.opened_at), now),
+            at=min(max(last_end or now, incident.opened_at), now),
             actor=SYSTEM,
             rules=rules,
             now=now,

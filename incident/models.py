@@ -72,7 +72,6 @@ class Incident(Base):
     resolution_breached: Mapped[bool] = mapped_column(Boolean, default=False)
     response_seconds: Mapped[float | None] = mapped_column(Float)
     resolution_seconds: Mapped[float | None] = mapped_column(Float)
-    alert_count: Mapped[int] = mapped_column(Integer, default=0)
     flap_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -34,6 +34,7 @@ __all__ = [
     "NewIncident",
     "add_events",
     "apply_due_times",
+    "count_alerts",
     "count_firing_alerts",
     "incident_fields",
     "level_contacts",
@@ -115,7 +116,7 @@ def lock_group_keys(session: Session, keys: Iterable[str]) -> None:
     )
 
 
-def incident_fields(incident: Incident) -> dict[str, Any]:
+def incident_fields(incident: Incident, *, alert_count: int) -> dict[str, Any]:
     """The incident as the API and notifications show it (DESIGN §4), JSON-ready."""
     return {
         "id": incident.id,
@@ -144,7 +145,7 @@ def incident_fields(incident: Incident) -> dict[str, Any]:
         "resolution_breached": incident.resolution_breached,
         "response_seconds": incident.response_seconds,
         "resolution_seconds": incident.resolution_seconds,
-        "alert_count": incident.alert_count,
+        "alert_count": alert_count,
         "flap_count": incident.flap_count,
     }
 
@@ -160,9 +161,10 @@ def notify(
     details: Mapping[str, Any] | None = None,
 ) -> None:
     """Queue one message per contact; the same `key` for the same incident is queued once."""
+    [alert_count] = count_alerts(session, [incident.id]).values()
     payload = {
         "reason": reason,
-        "incident": incident_fields(incident),
+        "incident": incident_fields(incident, alert_count=alert_count),
         **({"details": _json(details)} if details else {}),
     }
     for contact in dict.fromkeys(contacts):
@@ -287,7 +289,6 @@ def open_incident(
         channel=new.channel,
         response_breached=False,
         resolution_breached=False,
-        alert_count=0,
         flap_count=0,
         updated_at=now,
     )
@@ -304,7 +305,7 @@ def open_incident(
                 "opened",
                 after={
                     key: value
-                    for key, value in incident_fields(incident).items()
+                    for key, value in incident_fields(incident, alert_count=0).items()
                     if key
                     in (
                         "title",
@@ -426,6 +427,20 @@ def measure_clocks(incident: Incident, rules: RuleFile) -> None:
         incident.resolution_seconds = policy.resolve.elapsed(
             start, max(incident.resolved_at, start)
         ).total_seconds()
+
+
+def count_alerts(session: Session, incident_ids: Iterable[int]) -> dict[int, int]:
+    """How many alert instances each incident has (0 for none), in one query."""
+    wanted = sorted(set(incident_ids))
+    counts = dict.fromkeys(wanted, 0)
+    if wanted:
+        rows = session.execute(
+            select(AlertInstance.incident_id, func.count())
+            .where(AlertInstance.incident_id.in_(wanted))
+            .group_by(AlertInstance.incident_id)
+        )
+        counts.update((incident_id, count) for incident_id, count in rows if incident_id)
+    return counts
 
 
 def count_firing_alerts(

@@ -1,4 +1,7 @@
-"""when slakeeper stored each alert instance's resolution
+"""when slakeeper stored each alert instance's resolution; incidents count alerts on read
+
+An incident's alert count is counted from `alerts.incident_id` when read: a stored count
+made every delivery that attaches an alert write the incident's row, one at a time.
 
 Revision ID: 0003
 Revises: 0002
@@ -20,7 +23,16 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("alerts", sa.Column("resolved_received_at", sa.DateTime(timezone=True)))
+    op.drop_column("incidents", "alert_count")
 
 
 def downgrade() -> None:
+    op.add_column(
+        "incidents",
+        sa.Column("alert_count", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    )
+    op.execute(
+        "UPDATE incidents SET alert_count ="
+        " (SELECT count(*) FROM alerts WHERE alerts.incident_id = incidents.id)"
+    )
     op.drop_column("alerts", "resolved_received_at")

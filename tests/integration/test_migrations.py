@@ -53,7 +53,6 @@ def incident_row(group_key: str, state: str) -> dict[str, Any]:
         "opened_at": now,
         "response_breached": False,
         "resolution_breached": False,
-        "alert_count": 1,
         "flap_count": 0,
         "updated_at": now,
     }

@@ -240,7 +240,7 @@ def everything(engine: Engine) -> Mapping[str, Any]:
             for a in session.scalars(select(AlertInstance).order_by(AlertInstance.id))
         ]
         incidents = [
-            (i.id, i.state, i.resolved_at, i.alert_count)
+            (i.id, i.state, i.resolved_at, i.flap_count)
             for i in session.scalars(select(Incident).order_by(Incident.id))
         ]
         events = session.scalar(select(func.count()).select_from(IncidentEvent))
