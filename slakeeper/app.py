@@ -27,6 +27,7 @@ from slakeeper.errors import install_error_handlers
 from slakeeper.metrics import DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
 from slakeeper.responses import JSONBody
+from slakeeper.scheduler import JobScheduler
 from slakeeper.settings import Settings, load_settings
 
 __all__ = ["create_app", "create_app_from_environment", "utc_now"]
@@ -44,11 +45,14 @@ def create_app(
     *,
     clock: Callable[[], datetime] = utc_now,
     reload_on_sighup: bool = False,
+    run_scheduler: bool = False,
 ) -> FastAPI:
     """Build the service for `settings`; `clock` is the time every request is stamped with.
 
     Raises `RuleFileError` if the rule file is invalid. With `reload_on_sighup`, the
-    running server reloads its rules on SIGHUP (only a server process should ask for it).
+    running server reloads its rules on SIGHUP; with `run_scheduler`, it runs the scheduled
+    jobs (escalation, breaches, outbox) while it serves. Only a server process should ask
+    for either, and only one process of an installation for the scheduler.
     """
     active_rules = ActiveRules(settings.rules, default_timezone=settings.timezone, clock=clock)
     engine = create_database_engine(settings.database_url)
@@ -58,6 +62,16 @@ def create_app(
         queue_limit=settings.ingest_queue_limit,
         rules=lambda: active_rules.current,
         clock=clock,
+    )
+    scheduler = (
+        JobScheduler(
+            engine,
+            rules=lambda: active_rules.current,
+            clock=clock,
+            alertmanager_url=settings.alertmanager_url,
+        )
+        if run_scheduler
+        else None
     )
 
     def stored_counters() -> StoredCounters:
@@ -78,6 +92,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         pipeline.start()
+        if scheduler is not None:
+            scheduler.start()
         if reload_on_sighup:
             loop = asyncio.get_running_loop()
             # Reading and compiling a large file takes a while: not on the event loop.
@@ -87,6 +103,8 @@ def create_app(
         finally:
             if reload_on_sighup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            if scheduler is not None:
+                await run_in_threadpool(scheduler.shutdown)
             await run_in_threadpool(pipeline.stop)
             engine.dispose()
 
@@ -100,6 +118,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.pipeline = pipeline
+    app.state.scheduler = scheduler
     app.state.rules = active_rules
     install_error_handlers(app)
     app.include_router(
@@ -133,7 +152,8 @@ def create_app(
 
 def create_app_from_environment() -> FastAPI:
     """The factory uvicorn's workers call: settings come from `SLAKEEPER_*`."""
-    app = create_app(load_settings(), reload_on_sighup=True)
+    settings = load_settings()
+    app = create_app(settings, reload_on_sighup=True, run_scheduler=settings.scheduler)
     # Everything built so far lives as long as the process. Out of the collector's sight,
     # a full collection takes milliseconds instead of ~60 ms: measured, it was the p99.
     gc.collect()

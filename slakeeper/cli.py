@@ -1,12 +1,15 @@
-"""The `slakeeper` command: `serve`, `db upgrade`, `rules check|test|prometheus`."""
+"""The `slakeeper` command: `serve`, `scheduler`, `db upgrade`, `rules check|test|prometheus`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import queue
+import signal
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -54,6 +57,22 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow binding off loopback without SLAKEEPER_INGEST_TOKENS",
     )
+    serve.add_argument(
+        "--no-scheduler",
+        dest="scheduler",
+        action="store_false",
+        default=None,
+        help="do not run the scheduled jobs here (run `slakeeper scheduler` instead)",
+    )
+
+    scheduler = commands.add_parser(
+        "scheduler", help="run only the scheduled jobs: escalation, breaches, notifications"
+    )
+    scheduler.add_argument(
+        "--database-url", help="sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+    )
+    scheduler.add_argument("--rules", type=Path, help="rule file (default: the shipped rules)")
+    scheduler.add_argument("--log-level", help="critical, error, warning, info or debug")
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -116,17 +135,30 @@ def _prepare_database(url: str) -> None:
         engine.dispose()
 
 
-def serve(args: argparse.Namespace) -> None:
-    """Check the settings, prepare the database, then run uvicorn."""
-    names = ("host", "port", "workers", "database_url", "rules", "log_level", "access_log")
-    settings = _settings(args, names)
-    problem = exposure_problem(settings, insecure=args.insecure)
-    if problem is not None:
-        raise CommandError(problem)
+def _check_rules(settings: Settings) -> None:
     try:
         load_rule_file(settings.rules or DEFAULT_RULES, default_timezone=settings.timezone)
     except RuleFileError as error:
         raise CommandError(f"refusing to start with an invalid rule file:\n{error}") from None
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Check the settings, prepare the database, then run uvicorn."""
+    names = (
+        "host",
+        "port",
+        "workers",
+        "database_url",
+        "rules",
+        "log_level",
+        "access_log",
+        "scheduler",
+    )
+    settings = _settings(args, names)
+    problem = exposure_problem(settings, insecure=args.insecure)
+    if problem is not None:
+        raise CommandError(problem)
+    _check_rules(settings)
     _prepare_database(settings.database_url)
     _export(settings, names)
     log.info(
@@ -138,6 +170,28 @@ def serve(args: argparse.Namespace) -> None:
     from slakeeper.server import run_server
 
     run_server(settings)
+
+
+def scheduler(args: argparse.Namespace) -> None:
+    """Run the scheduled jobs against the database until SIGTERM or SIGINT; reload the rules
+    on SIGHUP."""
+    settings = _settings(args, ("database_url", "rules", "log_level"))
+    logging.getLogger().setLevel(settings.log_level.upper())
+    _check_rules(settings)
+    _prepare_database(settings.database_url)
+    from slakeeper.scheduler import running_jobs
+
+    # SimpleQueue.put may be called from a signal handler; the main thread only waits.
+    received: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for wanted in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(wanted, lambda signum, _frame: received.put(signum))
+    with running_jobs(settings) as rules:
+        log.info("running the scheduled jobs on %s", redacted_url(settings.database_url))
+        while (signum := received.get()) == signal.SIGHUP:
+            # A rejected file is logged and counted by `reload`; the old rules stay.
+            with suppress(RuleFileError):
+                rules.reload()
+        log.info("%s: stopping the scheduled jobs", signal.Signals(signum).name)
 
 
 def db_upgrade(args: argparse.Namespace) -> None:
@@ -221,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             serve(args)
+        elif args.command == "scheduler":
+            scheduler(args)
         elif args.command == "db" and args.db_command == "upgrade":
             db_upgrade(args)
         elif args.command == "rules":

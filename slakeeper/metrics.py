@@ -9,9 +9,11 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from collector.counts import ALERTS_RECEIVED, ALERTS_TRUNCATED
+from incident.jobs import ESCALATIONS
 from incident.outbox import NOTIFICATIONS_FAILED
 from incident.reconcile import RECONCILIATION_REPAIRS
 from incident.store import INCIDENTS_OPENED, SLA_BREACHES
+from slakeeper.scheduler import JOB_FAILURES
 
 __all__ = ["COUNTERS", "CounterDefinition", "DatabaseCounterCollector"]
 
@@ -52,6 +54,16 @@ COUNTERS = (
         SLA_BREACHES,
         "Response and resolution targets missed, recorded once per incident and kind.",
         ("service", "priority", "kind"),
+    ),
+    CounterDefinition(
+        ESCALATIONS,
+        "Escalation steps fired, by the incident's priority and step number (1 is the first).",
+        ("priority", "step"),
+    ),
+    CounterDefinition(
+        JOB_FAILURES,
+        "Scheduled job runs that raised (escalation and breaches, sender, reconciliation).",
+        ("job",),
     ),
     CounterDefinition(
         RECONCILIATION_REPAIRS,

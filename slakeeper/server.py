@@ -1,4 +1,8 @@
-"""Running uvicorn: one process, or a supervisor of workers that reload rules on SIGHUP."""
+"""Running uvicorn: one process, or a supervisor of workers that reload rules on SIGHUP.
+
+The scheduled jobs run once per server: in the single process, or in the supervisor when
+there are several workers (a worker can be replaced at any time, the supervisor stays).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ import logging
 import os
 import signal
 import sys
+from contextlib import ExitStack, suppress
 from typing import Any
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from rules.loader import RuleFileError
+from rules.reloading import ActiveRules
+from slakeeper.scheduler import running_jobs
 from slakeeper.settings import Settings
 
 __all__ = ["run_server"]
@@ -30,11 +38,17 @@ class _RulesReloadingSupervisor(Multiprocess):
     file at start, and a file that is invalid by then would leave no worker standing.
     """
 
+    scheduler_rules: ActiveRules | None = None
+
     def handle_hup(self) -> None:
         log.info("SIGHUP: every worker reloads the rule file")
         for process in self.processes:
             if process.pid is not None:
                 os.kill(process.pid, signal.SIGHUP)
+        if self.scheduler_rules is not None:
+            # A rejected file is logged and counted by `reload`; the old rules stay.
+            with suppress(RuleFileError):
+                self.scheduler_rules.reload()
 
 
 def run_server(settings: Settings) -> None:
@@ -57,7 +71,13 @@ def run_server(settings: Settings) -> None:
             sys.exit(3)
         return
     socket = config.bind_socket()
-    _RulesReloadingSupervisor(config, sockets=[socket]).run()
+    # Set before the workers are spawned, so that they, and their replacements, inherit it.
+    os.environ["SLAKEEPER_SCHEDULER"] = "false"
+    with ExitStack() as stack:
+        supervisor = _RulesReloadingSupervisor(config, sockets=[socket])
+        if settings.scheduler:
+            supervisor.scheduler_rules = stack.enter_context(running_jobs(settings))
+        supervisor.run()
 
 
 def _log_config(level: str) -> dict[str, Any]:

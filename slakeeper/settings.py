@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     ingest_tokens: TokenList = Field(default_factory=list)
     api_tokens: TokenList = Field(default_factory=list)
     alertmanager_url: str | None = None
+    # Whether `serve` runs the scheduled jobs; off when `slakeeper scheduler` runs them apart.
+    scheduler: bool = True
     timezone: str = "UTC"
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     ingest_queue_limit: int = Field(default=20_000, ge=1)

@@ -1,0 +1,207 @@
+"""The scheduled jobs of one installation, on an APScheduler `BackgroundScheduler` (UTC).
+
+- `sla` (every 15 s): record breaches that time alone caused, then fire due escalation steps;
+- `outbox` (every 5 s): send due notifications until none is left;
+- `reconcile` (every 60 s, only with an Alertmanager URL): repair what webhooks missed.
+
+Each job runs at most one instance at a time; runs missed while the process was busy or
+asleep collapse into one. A job that raises is logged by APScheduler (with its traceback),
+counted in `slakeeper_scheduler_job_failures_total{job}`, and runs again at its next time.
+
+Every job is safe to run in several processes at once (the database decides), but one
+scheduler per installation is enough: `serve` runs it in its single process, or in the
+supervisor when it has several workers; `serve --no-scheduler` plus `slakeeper scheduler`
+run it apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from incident.jobs import run_sender, run_sla_checks
+from rules.policy import RuleFile
+from rules.reloading import ActiveRules
+from slakeeper.counters import add_to_counters, counter_key
+from slakeeper.database import create_database_engine, error_summary, writing_session
+from slakeeper.settings import Settings
+
+__all__ = ["JOB_FAILURES", "Intervals", "JobScheduler", "running_jobs"]
+
+log = logging.getLogger(__name__)
+
+JOB_FAILURES = "slakeeper_scheduler_job_failures_total"
+# One slow request must not hold a whole sender batch past the outbox lease.
+_REQUEST_TIMEOUT = httpx.Timeout(5.0)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Intervals:
+    """How often each job runs."""
+
+    sla: timedelta = timedelta(seconds=15)
+    outbox: timedelta = timedelta(seconds=5)
+    reconcile: timedelta = timedelta(seconds=60)
+
+    def __post_init__(self) -> None:
+        for name in ("sla", "outbox", "reconcile"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"the {name} interval must be positive, got {getattr(self, name)}")
+
+
+class JobScheduler:
+    """The jobs against one database, with the rules `rules()` returns and the time `clock()`
+    gives; nothing runs before `start()`, and `shutdown()` waits for running jobs."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        rules: Callable[[], RuleFile],
+        clock: Clock,
+        alertmanager_url: str | None = None,
+        intervals: Intervals = Intervals(),
+    ) -> None:
+        self._engine = engine
+        self._rules = rules
+        self._clock = clock
+        self._alertmanager_url = alertmanager_url
+        self._stopping = threading.Event()
+        self._client = httpx.Client(timeout=_REQUEST_TIMEOUT)
+        _quiet_routine_logs()
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._scheduler.add_listener(self._count_failure, EVENT_JOB_ERROR)
+        self._jobs: dict[str, tuple[Callable[[], None], timedelta]] = {
+            "sla": (self._check_sla, intervals.sla),
+            "outbox": (self._send, intervals.outbox),
+        }
+        if alertmanager_url is not None:
+            self._jobs["reconcile"] = (self._reconcile, intervals.reconcile)
+
+    @property
+    def job_ids(self) -> list[str]:
+        return sorted(self._jobs)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def start(self) -> None:
+        """Start the jobs; each first runs at once, then at its interval."""
+        started = datetime.now(UTC)
+        for job_id, (job, interval) in self._jobs.items():
+            self._add(job_id, job, interval, first_run=started)
+        self._scheduler.start()
+        log.info("scheduler started: %s", ", ".join(self.job_ids))
+
+    def shutdown(self) -> None:
+        """Stop scheduling, let running jobs finish their batch, close the HTTP client."""
+        self._stopping.set()
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        self._client.close()
+        log.info("scheduler stopped")
+
+    def _add(
+        self, job_id: str, job: Callable[[], None], interval: timedelta, *, first_run: datetime
+    ) -> None:
+        self._scheduler.add_job(
+            job,
+            "interval",
+            seconds=interval.total_seconds(),
+            id=job_id,
+            name=job_id,
+            max_instances=1,
+            coalesce=True,
+            # A run late by less than one interval still happens; a later one is near anyway.
+            misfire_grace_time=max(1, int(interval.total_seconds())),
+            next_run_time=first_run,
+        )
+
+    def _check_sla(self) -> None:
+        breached, escalated = run_sla_checks(self._engine, rules=self._rules, clock=self._clock)
+        if breached or escalated:
+            log.info(
+                "%d incidents breached a target, %d escalation steps fired", breached, escalated
+            )
+
+    def _send(self) -> None:
+        run_sender(
+            self._engine,
+            rules=self._rules,
+            client=self._client,
+            clock=self._clock,
+            until=self._stopping.is_set,
+        )
+
+    def _reconcile(self) -> None:
+        assert self._alertmanager_url is not None
+        # Imported when first needed: an installation without Alertmanager never loads it.
+        from incident.reconcile import reconcile_alerts
+
+        reconcile_alerts(
+            self._engine,
+            rules=self._rules(),
+            client=self._client,
+            alertmanager_url=self._alertmanager_url,
+            now=self._clock(),
+        )
+
+    def _count_failure(self, event: JobExecutionEvent) -> None:
+        # APScheduler has logged the traceback; the counter is what an alert rule can watch.
+        try:
+            with writing_session(self._engine) as session:
+                add_to_counters(session, {counter_key(JOB_FAILURES, job=event.job_id): 1})
+        except SQLAlchemyError as error:
+            # Most likely the outage that failed the job: it is logged already.
+            log.warning(
+                "cannot count the failure of job %s: %s", event.job_id, error_summary(error)
+            )
+
+
+def _quiet_routine_logs() -> None:
+    # APScheduler logs each run, a line every five seconds; httpx logs each request with its
+    # URL, and a webhook URL may carry a secret. Unless configured otherwise: warnings only
+    # (a job's exception is an error, and still logged with its traceback).
+    for name in ("apscheduler", "httpx"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def running_jobs(settings: Settings) -> Iterator[ActiveRules]:
+    """Run the jobs with an engine and rules of their own while the block runs; yields the
+    rules so the caller can reload them. Raises `RuleFileError` for an invalid rule file."""
+    active_rules = ActiveRules(
+        settings.rules, default_timezone=settings.timezone, clock=_wall_clock
+    )
+    engine = create_database_engine(settings.database_url)
+    scheduler = JobScheduler(
+        engine,
+        rules=lambda: active_rules.current,
+        clock=_wall_clock,
+        alertmanager_url=settings.alertmanager_url,
+    )
+    try:
+        scheduler.start()
+        yield active_rules
+    finally:
+        scheduler.shutdown()
+        engine.dispose()
