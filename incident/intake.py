@@ -135,16 +135,17 @@ def _place(
     )
 
 
-def _active(session: Session, keys: Sequence[str], *, lock: bool = False) -> list[Incident]:
+def _active_locked(session: Session, keys: Sequence[str]) -> list[Incident]:
+    """The active incidents of `keys`, locked for update and read afresh (the row may have
+    changed since this session last saw it)."""
     query = (
         select(Incident)
         .where(Incident.group_key.in_(keys))
         .where(Incident.state.in_(ACTIVE_STATES))
         .order_by(Incident.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    if lock:
-        # Locked, then read afresh: the row may have changed since this session last saw it.
-        query = query.with_for_update().execution_options(populate_existing=True)
     return list(session.scalars(query))
 
 
@@ -157,7 +158,7 @@ def _decide(
 ) -> dict[str, int]:
     """Under the group keys' lock: attach (raising), reopen or open; the incident of each key."""
     keys = sorted(groups)
-    active = {incident.group_key: incident for incident in _active(session, keys, lock=True)}
+    active = {incident.group_key: incident for incident in _active_locked(session, keys)}
     recent = _recently_resolved(
         session, [key for key in keys if key not in active], groups, rules=rules
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from collector.alerts import Delivery, combine_observations, place_observations
+from collector.alerts import AlertInstanceUpdate, Delivery, combine_observations, place_observations
 from collector.counts import delivery_counts
 from collector.store import StoredAlert, firing_starts, record_deliveries, upsert_alert_instances
 from incident.intake import process_alerts
@@ -43,9 +43,12 @@ def apply_deliveries(
         update.impact = classification.impact.value
         update.group_key = classification.group_key
     stored = upsert_alert_instances(session, updates, now=now)
-    by_key = {update.key: update for update in updates}
+    by_key: dict[tuple[str, datetime], AlertInstanceUpdate] = {}
 
     def title_of(alert: StoredAlert) -> str:
+        # Only an opening incident needs a title: the index is built then, not per batch.
+        if not by_key:
+            by_key.update((update.key, update) for update in updates)
         update = by_key[(alert.fingerprint, alert.starts_at)]
         return ruleset.classify(update.labels).title(update.labels, update.annotations)
 
