@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
@@ -94,45 +95,152 @@ def _place(
     (which locks the row for update) waits for them. Opening, reopening and raising take
     the group key's lock and the row's, one transaction at a time.
     """
-    keys = sorted(groups)
-    attached: dict[str, int] = {}
-    for incident_id, key, level, priority, impact in session.execute(
-        select(Incident.id, Incident.group_key, Incident.level, Incident.priority, Incident.impact)
-        .where(Incident.group_key.in_(keys))
-        .where(Incident.state.in_(ACTIVE_STATES))
-        .order_by(Incident.id)
-        .with_for_update(read=True)
-    ):
-        current = _Severity(level, priority, Impact(impact))
-        if key is not None and _worst(groups[key], rules, current) == current:
-            attached[key] = incident_id
-    rest = [key for key in keys if key not in attached]
+    tolerances = {key: _tolerance(members, rules) for key, members in groups.items()}
+    if session.get_bind().dialect.name == "postgresql":
+        done = _attach_postgresql(session, groups, tolerances, now)
+        attached: dict[str, int] = {}
+    else:
+        done = {}
+        attached = _attachable(session, tolerances)
+    rest = sorted(key for key in groups if key not in attached and key not in done)
     if rest:
         lock_group_keys(session, rest)
         attached.update(_decide(session, {key: groups[key] for key in rest}, rules, title_of, now))
-    for key, incident_id in sorted(attached.items(), key=lambda item: item[1]):
-        members = groups[key]
+    ordered = sorted(attached.items(), key=lambda item: item[1])
+    for key, incident_id in ordered:
         session.execute(
             update(_ALERTS)
-            .where(_ALERTS.c.id.in_(sorted(alert.id for alert in members)))
+            .where(_ALERTS.c.id.in_(sorted(alert.id for alert in groups[key])))
             .values(incident_id=incident_id)
         )
     add_events(
         session,
         [
-            NewEvent(
-                incident_id,
-                now,
-                SYSTEM,
-                "alerts_attached",
-                after={
-                    "alerts": len(groups[key]),
-                    "fingerprints": sorted({alert.fingerprint for alert in groups[key]})[:20],
-                },
-            )
-            for key, incident_id in sorted(attached.items(), key=lambda item: item[1])
+            NewEvent(incident_id, now, SYSTEM, "alerts_attached", after=_attached(groups[key]))
+            for key, incident_id in ordered
         ],
     )
+
+
+def _attached(members: Sequence[StoredAlert]) -> dict[str, object]:
+    """What an `alerts_attached` timeline entry records."""
+    return {
+        "alerts": len(members),
+        "fingerprints": sorted({alert.fingerprint for alert in members})[:20],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Tolerance:
+    """The incidents a group's alerts join without raising them.
+
+    `levels`: the levels at least as severe as the alerts' worst known one (None when no
+    alert has a level the rule file knows: then any level, none included, is left alone).
+    `raised_priorities` and `raised_impacts`: the values the alerts would raise.
+    """
+
+    levels: tuple[str, ...] | None
+    raised_priorities: tuple[str, ...]
+    raised_impacts: tuple[str, ...]
+
+    def leaves(self, level: str | None, priority: str, impact: str) -> bool:
+        """Whether an incident with these values stays as it is."""
+        return (
+            (self.levels is None or level in self.levels)
+            and priority not in self.raised_priorities
+            and impact not in self.raised_impacts
+        )
+
+
+def _tolerance(members: Sequence[StoredAlert], rules: RuleFile) -> _Tolerance:
+    # The alerts' own worst, folded from the mildest start; `_worst` of an incident with
+    # these alerts is then the pairwise worse of the two, checked here value by value.
+    ranks = {name: policy.rank for name, policy in rules.priorities.items()}
+    mildest = max(ranks, key=ranks.__getitem__) if ranks else ""
+    worst = _worst(members, rules, _Severity(None, mildest, Impact.NONE))
+    levels = (
+        None
+        if worst.level is None
+        else tuple(name for name in rules.levels if _worse_level(rules, name, worst.level) == name)
+    )
+    return _Tolerance(
+        levels=levels,
+        raised_priorities=tuple(
+            name for name in ranks if raise_priority(name, worst.priority, ranks) != name
+        ),
+        raised_impacts=tuple(
+            impact.value for impact in Impact if worse_impact(impact, worst.impact) != impact
+        ),
+    )
+
+
+def _attachable(session: Session, tolerances: dict[str, _Tolerance]) -> dict[str, int]:
+    """The groups whose active incident the alerts join as it is, under a shared row lock."""
+    found: dict[str, int] = {}
+    for incident_id, key, level, priority, impact in session.execute(
+        select(Incident.id, Incident.group_key, Incident.level, Incident.priority, Incident.impact)
+        .where(Incident.group_key.in_(sorted(tolerances)))
+        .where(Incident.state.in_(ACTIVE_STATES))
+        .order_by(Incident.id)
+        .with_for_update(read=True)
+    ):
+        if key is not None and tolerances[key].leaves(level, priority, impact):
+            found[key] = incident_id
+    return found
+
+
+# The same as `_attachable` followed by the UPDATE of the alerts and the timeline entry, in
+# one statement: the common case costs one round trip and no ORM work.
+_ATTACH_POSTGRESQL = f"""
+WITH wanted AS (
+    SELECT * FROM jsonb_to_recordset(%(groups)s::jsonb) AS w(
+        group_key text, alert_ids bigint[], levels text[],
+        raised_priorities text[], raised_impacts text[], after jsonb)
+), attachable AS (
+    SELECT incidents.id, incidents.group_key
+    FROM incidents JOIN wanted ON incidents.group_key = wanted.group_key
+    WHERE incidents.state IN ({", ".join(f"'{state}'" for state in ACTIVE_STATES)})
+      AND (wanted.levels IS NULL OR incidents.level = ANY (wanted.levels))
+      AND NOT (incidents.priority = ANY (wanted.raised_priorities))
+      AND NOT (incidents.impact = ANY (wanted.raised_impacts))
+    ORDER BY incidents.id
+    FOR SHARE OF incidents
+), attached AS (
+    UPDATE alerts SET incident_id = attachable.id
+    FROM attachable JOIN wanted ON attachable.group_key = wanted.group_key
+    WHERE alerts.id = ANY (wanted.alert_ids)
+), logged AS (
+    INSERT INTO incident_events (incident_id, at, actor, kind, after)
+    SELECT attachable.id, %(now)s, %(actor)s, 'alerts_attached', wanted.after
+    FROM attachable JOIN wanted ON attachable.group_key = wanted.group_key
+)
+SELECT group_key, id FROM attachable
+"""
+
+
+def _attach_postgresql(
+    session: Session,
+    groups: dict[str, list[StoredAlert]],
+    tolerances: dict[str, _Tolerance],
+    now: datetime,
+) -> dict[str, int]:
+    """Attach where the active incident stays as it is; the incident of each group attached."""
+    wanted = [
+        {
+            "group_key": key,
+            "alert_ids": sorted(alert.id for alert in members),
+            "levels": tolerances[key].levels,
+            "raised_priorities": tolerances[key].raised_priorities,
+            "raised_impacts": tolerances[key].raised_impacts,
+            "after": _attached(members),
+        }
+        for key, members in sorted(groups.items())
+    ]
+    rows = session.connection().exec_driver_sql(
+        _ATTACH_POSTGRESQL,
+        {"groups": orjson.dumps(wanted).decode(), "now": now, "actor": SYSTEM},
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def _active_locked(session: Session, keys: Sequence[str]) -> list[Incident]:
