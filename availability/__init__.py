@@ -1,0 +1,1 @@
+"""Availability: downtime and maintenance windows, the arithmetic, monthly reports."""
