@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e bench bench-rules clean
+.PHONY: run test lint unit integration e2e bench bench-rules bench-report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP)
 
 bench-rules: $(STAMP)
 	$(BIN)/python benchmarks/classify.py
+
+bench-report: $(STAMP)
+	$(BIN)/python benchmarks/availability_arithmetic.py
+	$(BIN)/python benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import availability.models  # noqa: F401
 import collector.models  # noqa: F401 - registers the tables on the metadata
 import incident.models  # noqa: F401
 import slakeeper.counters  # noqa: F401

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+import availability.api
 import collector.api
 import incident.api
 import rules.api
@@ -132,6 +133,15 @@ def create_app(
     )
     app.include_router(
         incident.api.create_router(
+            engine=engine,
+            sessions=sessions,
+            rules=active_rules,
+            clock=clock,
+            api_tokens=settings.api_token_values(),
+        )
+    )
+    app.include_router(
+        availability.api.create_router(
             engine=engine,
             sessions=sessions,
             rules=active_rules,

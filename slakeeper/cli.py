@@ -1,4 +1,5 @@
-"""The `slakeeper` command: `serve`, `scheduler`, `db upgrade`, `rules check|test|prometheus`."""
+"""The `slakeeper` command: `serve`, `scheduler`, `db upgrade`, `rules check|test|prometheus`,
+`report`."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from rules.loader import DEFAULT_RULES, RuleFileError, load_rule_file
 from rules.prometheus import ServiceObjective, render_prometheus_rules
@@ -90,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("file", type=Path, metavar="FILE")
     generate.add_argument("--out", type=Path, help="write to this file instead of stdout")
+
+    report = commands.add_parser("report", help="the monthly availability compliance report")
+    report.add_argument("--month", required=True, help="YYYY-MM, in the rule file's time zone")
+    report.add_argument("--format", choices=("json", "csv", "html"), default="json")
+    report.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    report.add_argument("--database-url", help="default: SLAKEEPER_DATABASE_URL")
+    report.add_argument("--rules", type=Path, help="rule file (default: the shipped rules)")
     return parser
 
 
@@ -266,6 +276,44 @@ def rules_prometheus(args: argparse.Namespace) -> int:
     return 0
 
 
+def report(args: argparse.Namespace) -> None:
+    """Print (or write) the compliance report of a month."""
+    from availability.html import render_html
+    from availability.periods import PeriodInFuture, parse_month
+    from availability.rendering import report_csv, report_json
+    from availability.report import build_report
+    from slakeeper.app import utc_now
+
+    settings = _settings(args, ("database_url", "rules"))
+    try:
+        year, month = parse_month(args.month)
+        rules = load_rule_file(settings.rules or DEFAULT_RULES, default_timezone=settings.timezone)
+    except (ValueError, RuleFileError) as error:
+        raise CommandError(str(error)) from None
+    _prepare_database(settings.database_url)
+    engine = create_database_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            built = build_report(session, rules=rules, year=year, month=month, now=utc_now())
+    except PeriodInFuture as error:
+        raise CommandError(str(error)) from None
+    except SQLAlchemyError as error:
+        raise CommandError(f"cannot read the database: {error_summary(error)}") from None
+    finally:
+        engine.dispose()
+    if args.format == "csv":
+        text = report_csv(built)
+    elif args.format == "html":
+        text = render_html(built)
+    else:
+        text = orjson.dumps(report_json(built), option=orjson.OPT_INDENT_2).decode() + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote the {args.month} report ({args.format}) to {args.out}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `slakeeper` console script."""
     args = _parser().parse_args(argv)
@@ -279,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             scheduler(args)
         elif args.command == "db" and args.db_command == "upgrade":
             db_upgrade(args)
+        elif args.command == "report":
+            report(args)
         elif args.command == "rules":
             command = {"check": rules_check, "test": rules_test, "prometheus": rules_prometheus}
             return command[args.rules_command](args)

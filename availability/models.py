@@ -1,0 +1,37 @@
+"""Tables of the availability domain: maintenance windows entered through the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from collector.models import BigId
+from slakeeper.database import Base, UTCDateTime
+
+__all__ = ["MaintenanceWindow"]
+
+
+class MaintenanceWindow(Base):
+    """Planned downtime of a service: one-off (`start_at`, `end_at`) or recurring (`cron`,
+    `duration_seconds`, in the service's time zone).
+
+    Deleting one keeps the row (`deleted_at`, `deleted_by`): a figure someone signed can be
+    traced to the windows it was computed with.
+    """
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (Index("ix_maintenance_windows_service", "service"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(200))
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cron: Mapped[str | None] = mapped_column(String(200))
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_by: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,294 @@
+"""Availability figures and service states from the database, and maintenance planning.
+
+Functions take the session first, the rule file and `now` as arguments; the arithmetic is
+`availability.intervals` and `availability.figures`, measured for many services at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from availability import store
+from availability.figures import MICROS_PER_SECOND, Availability, availability_table
+from availability.intervals import Measured, Windows, measure
+from availability.maintenance import MaintenanceDefinition, from_rule_file, occurrences
+from availability.models import MaintenanceWindow
+from availability.periods import Period, month_period, to_micros
+from collector.models import AlertInstance
+from incident.models import Incident
+from rules.policy import RuleFile
+from rules.schema import Impact
+from slakeeper.wire import rfc3339
+
+__all__ = [
+    "Measurement",
+    "ServiceState",
+    "availability_resource",
+    "cancel_maintenance",
+    "is_known",
+    "maintenance_definitions",
+    "measure_services",
+    "month_of",
+    "occurrences_of",
+    "plan_maintenance",
+    "service_availability",
+    "services_overview",
+]
+
+
+def month_of(year: int, month: int, timezone: ZoneInfo, *, now: datetime) -> Period:
+    """The calendar month in `timezone`; this month ends at `now`."""
+    return month_period(year, month, timezone, now=now)
+
+
+def maintenance_definitions(
+    session: Session, *, rules: RuleFile, name: str | None = None
+) -> list[MaintenanceDefinition]:
+    """The rule file's windows, then those entered through the API; of one service or all."""
+    listed = from_rule_file(rules.maintenance)
+    if name is not None:
+        listed = [definition for definition in listed if definition.service == name]
+    return listed + store.load_maintenance(session, service=name)
+
+
+def occurrences_of(
+    definition: MaintenanceDefinition, rules: RuleFile, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The occurrences of a window in [start, end), in its service's time zone."""
+    timezone = rules.service(definition.service).timezone
+    return occurrences(definition, timezone=timezone, start=start, end=end)
+
+
+def plan_maintenance(
+    session: Session, definition: MaintenanceDefinition, *, actor: str, now: datetime
+) -> MaintenanceDefinition:
+    """Store a window entered through the API."""
+    return store.add_maintenance(session, definition, actor=actor, now=now)
+
+
+def cancel_maintenance(session: Session, window_id: int, *, actor: str, now: datetime) -> bool:
+    """Delete a window entered through the API (kept, marked deleted); False if none."""
+    return store.delete_maintenance(session, window_id, actor=actor, now=now)
+
+
+def is_known(session: Session, *, rules: RuleFile, name: str) -> bool:
+    """Whether the rule file lists the service, or an alert, incident or window names it."""
+    if name in rules.services:
+        return True
+    return bool(
+        session.scalar(
+            select(
+                exists().where(AlertInstance.service == name)
+                | exists().where(Incident.service == name)
+                | exists().where(
+                    (MaintenanceWindow.service == name) & MaintenanceWindow.deleted_at.is_(None)
+                )
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Times measured for n services, each over its own period (same order as `services`)."""
+
+    services: list[str]
+    periods: list[Period]
+    measured: Measured
+    targets: np.ndarray[Any, np.dtype[np.float64]]
+
+
+def measure_services(
+    session: Session,
+    *,
+    rules: RuleFile,
+    services: Sequence[str],
+    periods: Sequence[Period],
+    now: datetime,
+) -> Measurement:
+    """Downtime, degraded time and maintenance of `services`, each over its period."""
+    names = list(services)
+    if not names:
+        raise ValueError("no services to measure")
+    starts = np.array([to_micros(period.start) for period in periods], dtype=np.int64)
+    ends = np.array([to_micros(period.end) for period in periods], dtype=np.int64)
+    since, until = min(period.start for period in periods), max(period.end for period in periods)
+    frame = store.load_impact_windows(
+        session,
+        since=since,
+        until=until,
+        now=now,
+        services=None if len(names) > 500 else names,
+    ).frame
+    group = pd.Categorical(frame["service"], categories=names).codes.astype(np.int64)
+    known = group >= 0
+    outage = known & (frame["impact"] == Impact.OUTAGE.value).to_numpy()
+    degraded = known & (frame["impact"] == Impact.DEGRADED.value).to_numpy()
+    starts_us, ends_us = frame["start"].to_numpy(np.int64), frame["end"].to_numpy(np.int64)
+    measured = measure(
+        starts,
+        ends,
+        outage=Windows(group[outage], starts_us[outage], ends_us[outage]),
+        degraded=Windows(group[degraded], starts_us[degraded], ends_us[degraded]),
+        maintenance=_maintenance_windows(session, rules, names, periods),
+    )
+    targets = np.array([rules.service(name).target_ratio for name in names], dtype=np.float64)
+    return Measurement(names, list(periods), measured, targets)
+
+
+def _maintenance_windows(
+    session: Session, rules: RuleFile, names: list[str], periods: Sequence[Period]
+) -> Windows:
+    index = {name: position for position, name in enumerate(names)}
+    group: list[int] = []
+    start: list[int] = []
+    end: list[int] = []
+    for definition in maintenance_definitions(session, rules=rules):
+        position = index.get(definition.service)
+        if position is None:
+            continue
+        period = periods[position]
+        for begins, finishes in occurrences_of(definition, rules, period.start, period.end):
+            group.append(position)
+            start.append(to_micros(begins))
+            end.append(to_micros(finishes))
+    return Windows.from_lists(group, start, end)
+
+
+def service_availability(
+    session: Session, *, rules: RuleFile, name: str, period: Period, now: datetime
+) -> Availability:
+    """The availability figures of one service over `period`."""
+    measurement = measure_services(session, rules=rules, services=[name], periods=[period], now=now)
+    measured = measurement.measured
+    table = availability_table(
+        measured.total,
+        measured.maintenance,
+        measured.downtime,
+        measured.degraded,
+        target_ratio=measurement.targets,
+        degraded_weight=rules.degraded_weight,
+    )
+    return Availability(
+        service=name,
+        start=period.start,
+        end=period.end,
+        total_seconds=int(measured.total[0]) / MICROS_PER_SECOND,
+        maintenance_seconds=int(measured.maintenance[0]) / MICROS_PER_SECOND,
+        downtime_seconds=int(measured.downtime[0]) / MICROS_PER_SECOND,
+        degraded_seconds=int(measured.degraded[0]) / MICROS_PER_SECOND,
+        availability_ratio=float(table.availability_ratio[0]),
+        target_ratio=float(table.target_ratio[0]),
+        met=bool(table.met[0]),
+        error_budget_seconds=int(table.error_budget_us[0]) / MICROS_PER_SECOND,
+        error_budget_remaining_seconds=float(table.error_budget_remaining_us[0])
+        / MICROS_PER_SECOND,
+        warranty_extension_days=int(table.warranty_extension_days[0]),
+    )
+
+
+def availability_resource(figures: Availability) -> dict[str, Any]:
+    """The DESIGN §4 availability fields, plus warranty extension days."""
+    return {
+        "service": figures.service,
+        "from": rfc3339(figures.start),
+        "to": rfc3339(figures.end),
+        "total_seconds": figures.total_seconds,
+        "maintenance_seconds": figures.maintenance_seconds,
+        "downtime_seconds": figures.downtime_seconds,
+        "degraded_seconds": figures.degraded_seconds,
+        "availability_ratio": figures.availability_ratio,
+        "target_ratio": figures.target_ratio,
+        "met": figures.met,
+        "error_budget_seconds": figures.error_budget_seconds,
+        "error_budget_remaining_seconds": figures.error_budget_remaining_seconds,
+        "warranty_extension_days": figures.warranty_extension_days,
+    }
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """A service now: `down` (an outage outside maintenance), `maintenance`, `degraded`
+    or `up`; and its active incidents."""
+
+    name: str
+    state: str
+    target_ratio: float
+    timezone: str
+    open_incidents: int
+    open_by_priority: dict[str, int]
+    listed: bool  # in the rule file's `services`
+
+    def resource(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "up": self.state != "down",
+            "target_ratio": self.target_ratio,
+            "timezone": self.timezone,
+            "open_incidents": self.open_incidents,
+            "open_incidents_by_priority": self.open_by_priority,
+            "listed": self.listed,
+        }
+
+
+def services_overview(session: Session, *, rules: RuleFile, now: datetime) -> list[ServiceState]:
+    """Every known service with its state now, by name."""
+    names = sorted(set(rules.services) | store.known_services(session))
+    if not names:
+        return []
+    windows = store.load_impact_windows(session, since=now, until=now + _TICK, now=now).frame
+    current = windows[windows["open"].to_numpy(dtype=bool)]
+    down = set(current.loc[current["impact"] == Impact.OUTAGE.value, "service"])
+    degraded = set(current.loc[current["impact"] == Impact.DEGRADED.value, "service"])
+    in_maintenance = _in_maintenance(session, rules, names, now)
+    open_counts: dict[str, dict[str, int]] = {}
+    counts = store.open_incident_counts(session)
+    for (name, priority), count in counts.groupby(["service", "priority"])["count"].sum().items():
+        open_counts.setdefault(name, {})[priority] = int(count)
+    states = []
+    for name in names:
+        by_priority = open_counts.get(name, {})
+        if name in in_maintenance:
+            state = "maintenance"
+        elif name in down:
+            state = "down"
+        elif name in degraded:
+            state = "degraded"
+        else:
+            state = "up"
+        policy = rules.service(name)
+        states.append(
+            ServiceState(
+                name=name,
+                state=state,
+                target_ratio=policy.target_ratio,
+                timezone=policy.timezone.key,
+                open_incidents=sum(by_priority.values()),
+                open_by_priority=by_priority,
+                listed=name in rules.services,
+            )
+        )
+    return states
+
+
+# The smallest period that contains `now`.
+_TICK = timedelta(microseconds=1)
+
+
+def _in_maintenance(session: Session, rules: RuleFile, names: list[str], now: datetime) -> set[str]:
+    wanted = set(names)
+    inside = set()
+    for definition in maintenance_definitions(session, rules=rules):
+        if definition.service in wanted and occurrences_of(definition, rules, now, now + _TICK):
+            inside.add(definition.service)
+    return inside
