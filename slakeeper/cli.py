@@ -1,5 +1,5 @@
 """The `slakeeper` command: `serve`, `scheduler`, `db upgrade`, `rules check|test|prometheus`,
-`report`."""
+`report`, `demo`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import os
 import queue
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -29,7 +31,7 @@ from slakeeper.database import (
     normalise_database_url,
     redacted_url,
 )
-from slakeeper.settings import Settings, exposure_problem, load_settings
+from slakeeper.settings import DEFAULT_DATABASE_URL, Settings, exposure_problem, load_settings
 
 __all__ = ["main"]
 
@@ -100,6 +102,21 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="write to this file instead of stdout")
     report.add_argument("--database-url", help="default: SLAKEEPER_DATABASE_URL")
     report.add_argument("--rules", type=Path, help="rule file (default: the shipped rules)")
+
+    demo = commands.add_parser(
+        "demo", help="load realistic months of alerts and incidents into a fresh database"
+    )
+    demo.add_argument("--database-url", help="default: SLAKEEPER_DATABASE_URL")
+    demo.add_argument("--rules", type=Path, help="rule file (default: the shipped rules)")
+    demo.add_argument(
+        "--month",
+        help="YYYY-MM, in the rule file's time zone (default: last month and this month to date)",
+    )
+    demo.add_argument("--seed", type=int, default=1, help="the same seed loads the same months")
+    demo.add_argument(
+        "--force", action="store_true", help="load even into a database that holds alerts"
+    )
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -314,6 +331,51 @@ def report(args: argparse.Namespace) -> None:
         print(f"wrote the {args.month} report ({args.format}) to {args.out}", file=sys.stderr)
 
 
+def demo(args: argparse.Namespace) -> None:
+    """Load simulated months into the database, then say what they hold and where to look."""
+    from availability.periods import PeriodInFuture, parse_month
+    from slakeeper.demo import DatabaseNotEmpty, default_months, format_summary, run_demo
+    from slakeeper.demo_kinds import ScenarioError
+
+    settings = _settings(args, ("database_url", "rules"))
+    now = datetime.now(UTC)  # where the simulation stops; it never reads the clock itself
+    try:
+        rules = load_rule_file(settings.rules or DEFAULT_RULES, default_timezone=settings.timezone)
+        months = [parse_month(args.month)] if args.month else default_months(rules, now=now)
+    except (ValueError, RuleFileError) as error:
+        raise CommandError(str(error)) from None
+    _prepare_database(settings.database_url)
+    engine = create_database_engine(settings.database_url)
+    started = time.monotonic()
+    try:
+        summary = run_demo(
+            engine,
+            rules=rules,
+            months=months,
+            seed=args.seed,
+            now=now,
+            force=args.force,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
+    except (DatabaseNotEmpty, PeriodInFuture, ScenarioError) as error:
+        raise CommandError(str(error)) from None
+    except SQLAlchemyError as error:
+        raise CommandError(f"cannot load the demo: {error_summary(error)}") from None
+    finally:
+        engine.dispose()
+    where = redacted_url(settings.database_url)
+    print(f"Loaded the demo (seed {args.seed}) into {where} in {time.monotonic() - started:.1f} s")
+    print(format_summary(summary))
+    options = "" if settings.database_url == DEFAULT_DATABASE_URL else f" --database-url {where}"
+    options += f" --rules {settings.rules}" if settings.rules else ""
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        f"\nNext:\n  slakeeper serve{options}\n"
+        f"  {base}/api/v1/reports/availability?month={summary.reports[0].month}&format=html\n"
+        f"  {base}/metrics  (for Prometheus; the Grafana dashboards read it from there)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `slakeeper` console script."""
     args = _parser().parse_args(argv)
@@ -329,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             db_upgrade(args)
         elif args.command == "report":
             report(args)
+        elif args.command == "demo":
+            demo(args)
         elif args.command == "rules":
             command = {"check": rules_check, "test": rules_test, "prometheus": rules_prometheus}
             return command[args.rules_command](args)
