@@ -18,7 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from availability import store
-from availability.figures import MICROS_PER_SECOND, Availability, availability_table
+from availability.figures import Availability, availability_of
 from availability.intervals import Measured, Windows, measure
 from availability.maintenance import MaintenanceDefinition, from_rule_file, occurrences
 from availability.models import MaintenanceWindow
@@ -170,29 +170,15 @@ def service_availability(
     """The availability figures of one service over `period`."""
     measurement = measure_services(session, rules=rules, services=[name], periods=[period], now=now)
     measured = measurement.measured
-    table = availability_table(
-        measured.total,
-        measured.maintenance,
-        measured.downtime,
-        measured.degraded,
-        target_ratio=measurement.targets,
+    return availability_of(
+        name,
+        period,
+        total_us=int(measured.total[0]),
+        maintenance_us=int(measured.maintenance[0]),
+        downtime_us=int(measured.downtime[0]),
+        degraded_us=int(measured.degraded[0]),
+        target_ratio=float(measurement.targets[0]),
         degraded_weight=rules.degraded_weight,
-    )
-    return Availability(
-        service=name,
-        start=period.start,
-        end=period.end,
-        total_seconds=int(measured.total[0]) / MICROS_PER_SECOND,
-        maintenance_seconds=int(measured.maintenance[0]) / MICROS_PER_SECOND,
-        downtime_seconds=int(measured.downtime[0]) / MICROS_PER_SECOND,
-        degraded_seconds=int(measured.degraded[0]) / MICROS_PER_SECOND,
-        availability_ratio=float(table.availability_ratio[0]),
-        target_ratio=float(table.target_ratio[0]),
-        met=bool(table.met[0]),
-        error_budget_seconds=int(table.error_budget_us[0]) / MICROS_PER_SECOND,
-        error_budget_remaining_seconds=float(table.error_budget_remaining_us[0])
-        / MICROS_PER_SECOND,
-        warranty_extension_days=int(table.warranty_extension_days[0]),
     )
 
 
