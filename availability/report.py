@@ -124,9 +124,14 @@ def _incidents(
             "month_end": pd.to_datetime([period.end for period in periods], utc=True),
         }
     )
-    for column in ("opened_at", "acknowledged_at", "resolved_at", "response_due_at"):
+    for column in (
+        "opened_at",
+        "acknowledged_at",
+        "resolved_at",
+        "response_due_at",
+        "resolution_due_at",
+    ):
         frame[column] = pd.to_datetime(frame[column], utc=True)
-    frame["resolution_due_at"] = pd.to_datetime(frame["resolution_due_at"], utc=True)
     frame = frame.merge(bounds, on="service", how="inner")
     inside = (frame["opened_at"] >= frame["month_start"]) & (
         frame["opened_at"] < frame["month_end"]

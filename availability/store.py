@@ -341,4 +341,6 @@ def load_incidents(
     )
     if services is not None:
         query = query.where(Incident.service.in_(list(services)))
-    return pd.DataFrame(_raw(session, query), columns=list(INCIDENT_COLUMNS))
+    # Through the column types (aware datetimes, booleans): a month's incidents are few.
+    rows = [tuple(row) for row in session.execute(query)]
+    return pd.DataFrame(rows, columns=list(INCIDENT_COLUMNS))
