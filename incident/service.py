@@ -147,7 +147,7 @@ def acknowledge(
     incident.acknowledged_by = actor
     incident.updated_at = now
     apply_due_times(incident, rules)  # resolution may be measured from acknowledgement
-    measure_clocks(incident, rules)
+    measure_clocks(session, incident, rules)
     _event(
         session,
         incident,
@@ -275,7 +275,7 @@ def reclassify(
     if "priority" in after:
         # The new priority's targets, from the same opening; a breach already recorded stays.
         apply_due_times(incident, rules)
-        measure_clocks(incident, rules)
+        measure_clocks(session, incident, rules)
     _event(session, incident, actor, now, "reclassified", before, after, note)
     if State(incident.state).is_active:
         record_breaches(session, incident, rules=rules, now=now)

@@ -22,12 +22,20 @@ from incident.lifecycle import Action, State, transition
 from incident.models import Incident, IncidentEvent
 from incident.outbox import enqueue_notification
 from rules.policy import RuleFile
-from slakeeper.counters import CounterKey, add_to_counters, counter_key
+from slakeeper.counters import (
+    CounterKey,
+    HistogramSeries,
+    add_to_counters,
+    counter_key,
+    histogram_observation,
+)
 from slakeeper.wire import rfc3339
 
 __all__ = [
     "ACTIVE_STATES",
     "INCIDENTS_OPENED",
+    "RESOLUTION_TIMES",
+    "RESPONSE_TIMES",
     "SLA_BREACHES",
     "SYSTEM",
     "NewEvent",
@@ -52,6 +60,12 @@ SYSTEM = "slakeeper"  # the actor of every automatic change
 INCIDENTS_OPENED = "slakeeper_incidents_opened_total"
 SLA_BREACHES = "slakeeper_sla_breaches_total"
 ACTIVE_STATES = (State.OPEN.value, State.ACKNOWLEDGED.value)
+# Seconds on the priority's calendar, from a minute to a week: the default targets run from
+# 1 h (P1 response) to 5 business days (P4 resolution).
+_MINUTES = (1, 5, 15, 30, 60, 120, 240, 480, 960, 1440, 2880, 4320, 7200, 10080)
+_CLOCK_BUCKETS = tuple(60.0 * minutes for minutes in _MINUTES)
+RESPONSE_TIMES = HistogramSeries("slakeeper_incident_response_seconds", _CLOCK_BUCKETS)
+RESOLUTION_TIMES = HistogramSeries("slakeeper_incident_resolution_seconds", _CLOCK_BUCKETS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +368,7 @@ def resolve_incident(
     incident.resolved_at = at
     incident.resolved_by = actor
     incident.updated_at = now
-    measure_clocks(incident, rules)
+    measure_clocks(session, incident, rules)
     add_events(
         session,
         [
@@ -409,8 +423,26 @@ def reopen_incident(
     )
 
 
-def measure_clocks(incident: Incident, rules: RuleFile) -> None:
-    """Response and resolution durations, counted on the priority's calendar."""
+def measure_clocks(session: Session, incident: Incident, rules: RuleFile) -> None:
+    """Response and resolution durations, counted on the priority's calendar.
+
+    The first measurement of each (of each resolution, after a reopen) is observed in the
+    durable histograms under the priority it had then; a reclassification measures again
+    but observes nothing.
+    """
+    observed = (incident.response_seconds, incident.resolution_seconds)
+    _measure(incident, rules)
+    increments: Counter[CounterKey] = Counter()
+    for series, before, after in (
+        (RESPONSE_TIMES, observed[0], incident.response_seconds),
+        (RESOLUTION_TIMES, observed[1], incident.resolution_seconds),
+    ):
+        if before is None and after is not None:
+            increments.update(histogram_observation(series, after, priority=incident.priority))
+    add_to_counters(session, increments)
+
+
+def _measure(incident: Incident, rules: RuleFile) -> None:
     policy = rules.priorities.get(incident.priority)
     times = sla_times(incident)
     responded = times.responded_at

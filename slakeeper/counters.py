@@ -7,9 +7,11 @@ concurrent writers (almost) never wait on each other; readers sum the shards.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import orjson
 from sqlalchemy import Float, Integer, String, func, select
@@ -17,7 +19,15 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from slakeeper.database import Base, dialect_insert
 
-__all__ = ["CounterKey", "EventCounter", "add_to_counters", "counter_key", "read_counters"]
+__all__ = [
+    "CounterKey",
+    "EventCounter",
+    "HistogramSeries",
+    "add_to_counters",
+    "counter_key",
+    "histogram_observation",
+    "read_counters",
+]
 
 _SHARDS = 64
 
@@ -43,6 +53,44 @@ def _shard() -> int:
 def counter_key(name: str, **labels: str) -> CounterKey:
     """A counter's identity: its name and its labels in canonical JSON."""
     return (name, orjson.dumps(labels, option=orjson.OPT_SORT_KEYS).decode())
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramSeries:
+    """The counters a durable histogram keeps: per bucket (not cumulative: each observation
+    adds to the first bucket whose bound holds it), their sum and their count."""
+
+    name: str
+    buckets: tuple[float, ...]  # upper bounds, increasing; +Inf is implied
+
+    @property
+    def bucket_counter(self) -> str:
+        return f"{self.name}_bucket"
+
+    @property
+    def sum_counter(self) -> str:
+        return f"{self.name}_sum"
+
+    @property
+    def count_counter(self) -> str:
+        return f"{self.name}_count"
+
+
+def histogram_observation(
+    series: HistogramSeries, value: float, **labels: str
+) -> dict[CounterKey, float]:
+    """The counter increments that record one observation of `value`."""
+    bound = next((b for b in series.buckets if value <= b), math.inf)
+    return {
+        counter_key(series.bucket_counter, le=_bound_label(bound), **labels): 1,
+        counter_key(series.sum_counter, **labels): value,
+        counter_key(series.count_counter, **labels): 1,
+    }
+
+
+def _bound_label(bound: float) -> str:
+    # The exposition format's spelling: "+Inf", and floats as Go prints them ("60.0").
+    return "+Inf" if math.isinf(bound) else repr(float(bound))
 
 
 def add_to_counters(session: Session, increments: Mapping[CounterKey, float]) -> None:

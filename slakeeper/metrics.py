@@ -1,21 +1,30 @@
-"""`/metrics`: counters read from the database at scrape time, identical on every replica."""
+"""`/metrics`: counters and histograms read from the database at scrape time, identical on
+every replica."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from collector.counts import ALERTS_RECEIVED, ALERTS_TRUNCATED
 from incident.jobs import ESCALATIONS
 from incident.outbox import NOTIFICATIONS_FAILED
 from incident.reconcile import RECONCILIATION_REPAIRS
-from incident.store import INCIDENTS_OPENED, SLA_BREACHES
+from incident.store import INCIDENTS_OPENED, RESOLUTION_TIMES, RESPONSE_TIMES, SLA_BREACHES
+from slakeeper.counters import HistogramSeries
 from slakeeper.scheduler import JOB_FAILURES
 
-__all__ = ["COUNTERS", "CounterDefinition", "DatabaseCounterCollector"]
+__all__ = [
+    "COUNTERS",
+    "HISTOGRAMS",
+    "CounterDefinition",
+    "DatabaseCounterCollector",
+    "HistogramDefinition",
+]
 
 StoredCounters = Mapping[str, Sequence[tuple[Mapping[str, str], float]]]
 
@@ -80,25 +89,66 @@ COUNTERS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class HistogramDefinition:
+    """A histogram kept in durable counters (`slakeeper.counters.HistogramSeries`)."""
+
+    series: HistogramSeries
+    documentation: str
+    labels: tuple[str, ...]
+    initial: tuple[tuple[str, ...], ...] = ()
+
+
+_PRIORITIES = tuple((priority,) for priority in ("P1", "P2", "P3", "P4"))
+
+HISTOGRAMS = (
+    HistogramDefinition(
+        RESPONSE_TIMES,
+        "Time from opening to acknowledgement, on the priority's calendar; each incident "
+        "observed once, under its priority when acknowledged.",
+        ("priority",),
+        _PRIORITIES,
+    ),
+    HistogramDefinition(
+        RESOLUTION_TIMES,
+        "Time to resolution (from opening, or acknowledgement where the priority says so), "
+        "on the priority's calendar; observed at each resolution.",
+        ("priority",),
+        _PRIORITIES,
+    ),
+)
+
+
 class DatabaseCounterCollector(Collector):
-    """Exports the durable counters; `read` is only called at scrape time."""
+    """Exports the durable counters and histograms; `read` is only called at scrape time."""
 
     def __init__(
         self,
         read: Callable[[], StoredCounters],
         definitions: Iterable[CounterDefinition] = COUNTERS,
+        histograms: Iterable[HistogramDefinition] = HISTOGRAMS,
     ) -> None:
         self._read = read
         self._definitions = tuple(definitions)
+        self._histograms = tuple(histograms)
 
     def describe(self) -> Iterable[Metric]:
         for definition in self._definitions:
             yield CounterMetricFamily(
                 definition.name, definition.documentation, labels=definition.labels
             )
+        for histogram in self._histograms:
+            yield HistogramMetricFamily(
+                histogram.series.name, histogram.documentation, labels=histogram.labels
+            )
 
     def collect(self) -> Iterable[Metric]:
         stored = self._read()
+        yield from self._counters(stored)
+        for histogram in self._histograms:
+            yield _histogram_family(histogram, stored)
+
+    def _counters(self, stored: StoredCounters) -> Iterable[Metric]:
         for definition in self._definitions:
             family = CounterMetricFamily(
                 definition.name, definition.documentation, labels=definition.labels
@@ -110,3 +160,33 @@ class DatabaseCounterCollector(Collector):
             for key, value in sorted(values.items()):
                 family.add_metric(list(key), value)
             yield family
+
+
+def _histogram_family(definition: HistogramDefinition, stored: StoredCounters) -> Metric:
+    series = definition.series
+    bounds = (*series.buckets, math.inf)
+
+    def key(labels: Mapping[str, str]) -> tuple[str, ...]:
+        return tuple(labels.get(name, "") for name in definition.labels)
+
+    per_bucket: dict[tuple[str, ...], list[float]] = {
+        labels: [0.0] * len(bounds) for labels in definition.initial
+    }
+    sums: dict[tuple[str, ...], float] = dict.fromkeys(definition.initial, 0.0)
+    for labels, value in stored.get(series.bucket_counter, ()):
+        counts = per_bucket.setdefault(key(labels), [0.0] * len(bounds))
+        # A bound no longer listed counts in the next one up, so the counts stay cumulative.
+        bound = float(labels.get("le", "+Inf"))
+        counts[next(i for i, b in enumerate(bounds) if bound <= b)] += value
+    for labels, value in stored.get(series.sum_counter, ()):
+        sums[key(labels)] = sums.get(key(labels), 0.0) + value
+    family = HistogramMetricFamily(series.name, definition.documentation, labels=definition.labels)
+    for values in sorted(per_bucket.keys() | sums.keys()):
+        counts = per_bucket.get(values, [0.0] * len(bounds))
+        cumulative = [sum(counts[: i + 1]) for i in range(len(bounds))]
+        buckets = [
+            ("+Inf" if math.isinf(bound) else repr(bound), total)
+            for bound, total in zip(bounds, cumulative, strict=True)
+        ]
+        family.add_metric(list(values), buckets, sums.get(values, 0.0))
+    return family
