@@ -122,7 +122,9 @@ def _template_literal(value: str) -> str:
 def _recording_rules() -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for window in WINDOWS:
-        rate = f"sum by (service) (rate({INPUT_METRIC}[{window}]))"
+        # Every replica exports the same counter (one series per instance): the largest,
+        # not the sum, is the service's downtime.
+        rate = f"max by (service) (rate({INPUT_METRIC}[{window}]))"
         # Extrapolation at series edges can push rate() a little past 1 second per second.
         rules.append({"record": downtime_record(window), "expr": f"clamp({rate}, 0, 1)"})
         rules.append(

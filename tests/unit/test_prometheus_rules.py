@@ -89,7 +89,7 @@ def test_every_window_is_recorded_for_downtime_and_availability() -> None:
         for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]:
             downtime = f"slakeeper:service_downtime:ratio_rate{window}"
             assert recorded[downtime] == (
-                "clamp(sum by (service) "
+                "clamp(max by (service) "
                 f"(rate(slakeeper_service_downtime_seconds_total[{window}])), 0, 1)"
             )
             availability = f"slakeeper:service_availability:ratio_rate{window}"
