@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, Index, String, Text
+from sqlalchemy import BigInteger, Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from collector.models import BigId
 from slakeeper.database import Base, UTCDateTime
 
-__all__ = ["MaintenanceWindow"]
+__all__ = ["DowntimeCounter", "MaintenanceWindow"]
 
 
 class MaintenanceWindow(Base):
@@ -35,3 +35,20 @@ class MaintenanceWindow(Base):
     created_by: Mapped[str] = mapped_column(Text)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_by: Mapped[str | None] = mapped_column(Text)
+
+
+class DowntimeCounter(Base):
+    """The persisted part of `slakeeper_service_downtime_seconds_total` for one service.
+
+    Downtime up to `settled_through_us` is settled in `settled_us`; the exported value is
+    that plus the downtime measured since, and never less than `exported_us`, the highest
+    value any replica has exported, so the counter never goes down across restarts,
+    replicas and reclassifications. Times are µs since the epoch.
+    """
+
+    __tablename__ = "downtime_counters"
+
+    service: Mapped[str] = mapped_column(String(200), primary_key=True)
+    settled_through_us: Mapped[int] = mapped_column(BigInteger)
+    settled_us: Mapped[int] = mapped_column(BigInteger)
+    exported_us: Mapped[int] = mapped_column(BigInteger)

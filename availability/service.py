@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from availability import store
 from availability.figures import Availability, availability_of
 from availability.intervals import Measured, Windows, measure
+from availability.live import service_states
 from availability.maintenance import MaintenanceDefinition, from_rule_file, occurrences
 from availability.models import MaintenanceWindow
 from availability.periods import Period, month_period, to_micros
@@ -35,6 +36,8 @@ __all__ = [
     "availability_resource",
     "cancel_maintenance",
     "is_known",
+    "impact_windows",
+    "known_service_names",
     "maintenance_definitions",
     "measure_services",
     "month_of",
@@ -121,28 +124,8 @@ def measure_services(
         raise ValueError("no services to measure")
     starts = np.array([to_micros(period.start) for period in periods], dtype=np.int64)
     ends = np.array([to_micros(period.end) for period in periods], dtype=np.int64)
-    since, until = min(period.start for period in periods), max(period.end for period in periods)
-    frame = store.load_impact_windows(
-        session,
-        since=since,
-        until=until,
-        now=now,
-        # Many services: read every window and drop the others here (one scan beats a
-        # long IN list); few: read only theirs, through the index.
-        services=None if len(names) > 500 else names,
-    ).frame
-    group = pd.Categorical(frame["service"], categories=names).codes.astype(np.int64)
-    known = group >= 0
-    outage = known & (frame["impact"] == Impact.OUTAGE.value).to_numpy()
-    degraded = known & (frame["impact"] == Impact.DEGRADED.value).to_numpy()
-    starts_us, ends_us = frame["start"].to_numpy(np.int64), frame["end"].to_numpy(np.int64)
-    measured = measure(
-        starts,
-        ends,
-        outage=Windows(group[outage], starts_us[outage], ends_us[outage]),
-        degraded=Windows(group[degraded], starts_us[degraded], ends_us[degraded]),
-        maintenance=_maintenance_windows(session, rules, names, periods),
-    )
+    outage, degraded, maintenance = impact_windows(session, rules, names, list(periods), now=now)
+    measured = measure(starts, ends, outage=outage, degraded=degraded, maintenance=maintenance)
     targets = np.array([rules.service(name).target_ratio for name in names], dtype=np.float64)
     return Measurement(names, list(periods), measured, targets)
 
@@ -231,34 +214,25 @@ class ServiceState:
 
 def services_overview(session: Session, *, rules: RuleFile, now: datetime) -> list[ServiceState]:
     """Every known service with its state now, by name."""
-    names = sorted(set(rules.services) | store.known_services(session))
+    names = known_service_names(session, rules=rules)
     if not names:
         return []
-    windows = store.load_impact_windows(session, since=now, until=now + _TICK, now=now).frame
-    current = windows[windows["open"].to_numpy(dtype=bool)]
-    down = set(current.loc[current["impact"] == Impact.OUTAGE.value, "service"])
-    degraded = set(current.loc[current["impact"] == Impact.DEGRADED.value, "service"])
-    in_maintenance = _in_maintenance(session, rules, names, now)
+    outage, degraded, maintenance = impact_windows(
+        session, rules, names, [Period(now - TICK, now + TICK)] * len(names), now=now
+    )
+    current = service_states(outage, degraded, maintenance, n=len(names), now_us=to_micros(now))
     open_counts: dict[str, dict[str, int]] = {}
     counts = store.open_incident_counts(session)
     for (name, priority), count in counts.groupby(["service", "priority"])["count"].sum().items():
         open_counts.setdefault(name, {})[priority] = int(count)
     states = []
-    for name in names:
+    for name, state in zip(names, current, strict=True):
         by_priority = open_counts.get(name, {})
-        if name in in_maintenance:
-            state = "maintenance"
-        elif name in down:
-            state = "down"
-        elif name in degraded:
-            state = "degraded"
-        else:
-            state = "up"
         policy = rules.service(name)
         states.append(
             ServiceState(
                 name=name,
-                state=state,
+                state=state.value,
                 target_ratio=policy.target_ratio,
                 timezone=policy.timezone.key,
                 open_incidents=sum(by_priority.values()),
@@ -269,14 +243,38 @@ def services_overview(session: Session, *, rules: RuleFile, now: datetime) -> li
     return states
 
 
+def known_service_names(session: Session, *, rules: RuleFile) -> list[str]:
+    """The rule file's services and every service an alert, incident or window names."""
+    return sorted(set(rules.services) | store.known_services(session))
+
+
+def impact_windows(
+    session: Session, rules: RuleFile, names: list[str], periods: list[Period], *, now: datetime
+) -> tuple[Windows, Windows, Windows]:
+    """Outage, degraded and maintenance windows of `names`, each service's in its period,
+    grouped by the service's index in `names`."""
+    if not names:
+        return Windows.empty(), Windows.empty(), Windows.empty()
+    frame = store.load_impact_windows(
+        session,
+        since=min(period.start for period in periods),
+        until=max(period.end for period in periods),
+        now=now,
+        # Many services: read every window and drop the others here (one scan beats a
+        # long IN list); few: read only theirs, through the index.
+        services=None if len(names) > 500 else names,
+    ).frame
+    group = pd.Categorical(frame["service"], categories=names).codes.astype(np.int64)
+    known = group >= 0
+    starts, ends = frame["start"].to_numpy(np.int64), frame["end"].to_numpy(np.int64)
+
+    def of(impact: Impact) -> Windows:
+        chosen = known & (frame["impact"] == impact.value).to_numpy()
+        return Windows(group[chosen], starts[chosen], ends[chosen])
+
+    maintenance = _maintenance_windows(session, rules, names, periods)
+    return of(Impact.OUTAGE), of(Impact.DEGRADED), maintenance
+
+
 # The smallest period that contains `now`.
-_TICK = timedelta(microseconds=1)
-
-
-def _in_maintenance(session: Session, rules: RuleFile, names: list[str], now: datetime) -> set[str]:
-    wanted = set(names)
-    inside = set()
-    for definition in maintenance_definitions(session, rules=rules):
-        if definition.service in wanted and occurrences_of(definition, rules, now, now + _TICK):
-            inside.add(definition.service)
-    return inside
+TICK = timedelta(microseconds=1)

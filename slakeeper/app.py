@@ -19,11 +19,13 @@ import availability.api
 import collector.api
 import incident.api
 import rules.api
+from availability.metrics import Refreshed, SlaCollector
+from availability.snapshot import LiveFigures, PeriodFigures, live_figures, period_figures
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
 from slakeeper.counters import read_counters
-from slakeeper.database import create_database_engine
+from slakeeper.database import create_database_engine, writing_session
 from slakeeper.errors import install_error_handlers
 from slakeeper.metrics import DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
@@ -80,8 +82,27 @@ def create_app(
         with sessions() as session:
             return read_counters(session)
 
+    def current_figures() -> LiveFigures:
+        now = clock()
+        with sessions() as session:
+            figures = live_figures(session, rules=active_rules.current, now=now)
+        # The downtime counters' high-water marks are stored before they are shown, so no
+        # restart or replica ever shows less.
+        if figures.counters.pending:
+            with writing_session(engine) as session:
+                figures.counters.save(session)
+        return figures
+
+    def figures_over_periods() -> PeriodFigures:
+        with sessions() as session:
+            return period_figures(session, rules=active_rules.current, now=clock())
+
+    periods = Refreshed(figures_over_periods, max_age=settings.availability_refresh_seconds)
     registry = CollectorRegistry()
     registry.register(DatabaseCounterCollector(stored_counters))
+    registry.register(
+        SlaCollector(current_figures, periods.get, cache_seconds=settings.metrics_cache_seconds)
+    )
     registry.register(RulesReloadCollector(active_rules))
 
     def reload_rules() -> None:
@@ -106,6 +127,7 @@ def create_app(
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             if scheduler is not None:
                 await run_in_threadpool(scheduler.shutdown)
+            await run_in_threadpool(periods.close)
             await run_in_threadpool(pipeline.stop)
             engine.dispose()
 

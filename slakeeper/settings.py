@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     ingest_queue_limit: int = Field(default=20_000, ge=1)
     access_log: bool = False
     log_level: str = "info"
+    # How long /metrics reuses the states, downtime and open incidents it computed (s).
+    metrics_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # How old /metrics lets availability and error budget grow before it recomputes them
+    # in the background (s); 0 computes them at every scrape.
+    availability_refresh_seconds: float = Field(default=60.0, ge=0, le=3600)
 
     @field_validator("ingest_tokens", "api_tokens", mode="before")
     @classmethod

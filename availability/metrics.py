@@ -1,0 +1,180 @@
+"""The service-level metrics of DESIGN §7 that come from the database: availability,
+targets, error budget, downtime, up/down and open incidents.
+
+States, downtime counters and open incidents are computed at scrape time and kept for
+`cache_seconds`, so that Prometheus servers scraping often (or several of them) cost one
+computation. Availability and budget over the month and 30 days read a month of windows:
+they are recomputed in the background once older than `refresh_seconds` (0: at every
+computation), and a scrape shows the latest. `describe()` runs no query.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from availability.figures import MICROS_PER_SECOND
+from availability.live import CurrentState
+from availability.snapshot import LiveFigures, PeriodFigures
+
+__all__ = ["Refreshed", "SlaCollector"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_AVAILABILITY = (
+    "slakeeper_service_availability_ratio",
+    "Availability (DESIGN §3: maintenance excluded, degraded time weighted) over the window: "
+    "month is the calendar month to date in the service's time zone, 30d the last 30 days.",
+)
+_TARGET = ("slakeeper_service_availability_target_ratio", "The service's availability target.")
+_BUDGET = (
+    "slakeeper_service_error_budget_remaining_ratio",
+    "Share of the window's error budget left: 1 untouched, 0 spent, negative overspent.",
+)
+_DOWNTIME = (
+    "slakeeper_service_downtime_seconds",
+    "Downtime outside maintenance, counted as it happens; rate() is the share of time down. "
+    "Never decreases: a later correction holds it still until downtime catches up.",
+)
+_UP = ("slakeeper_service_up", "1 unless the service has an outage now (outside maintenance).")
+_OPEN = (
+    "slakeeper_incidents_open",
+    "Active incidents: state open (not acknowledged yet) or acknowledged.",
+)
+
+
+_Families = tuple[
+    GaugeMetricFamily,
+    GaugeMetricFamily,
+    GaugeMetricFamily,
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    GaugeMetricFamily,
+]
+
+
+def _families() -> _Families:
+    return (
+        GaugeMetricFamily(*_AVAILABILITY, labels=["service", "window"]),
+        GaugeMetricFamily(*_TARGET, labels=["service"]),
+        GaugeMetricFamily(*_BUDGET, labels=["service", "window"]),
+        CounterMetricFamily(*_DOWNTIME, labels=["service"]),
+        GaugeMetricFamily(*_UP, labels=["service"]),
+        GaugeMetricFamily(*_OPEN, labels=["service", "priority", "state"]),
+    )
+
+
+class Refreshed(Generic[T]):
+    """The latest result of `compute`: computed when first asked for, then again in a
+    background thread once older than `max_age` seconds, the older result served meanwhile.
+    With `max_age` 0, computed at every call."""
+
+    def __init__(
+        self,
+        compute: Callable[[], T],
+        *,
+        max_age: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_age < 0:
+            raise ValueError(f"max_age must not be negative, got {max_age}")
+        self._compute = compute
+        self._max_age = max_age
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._latest: tuple[float, T] | None = None
+        self._worker: threading.Thread | None = None
+
+    def get(self) -> T:
+        with self._lock:
+            latest = self._latest
+            if latest is None or self._max_age == 0:
+                started = self._monotonic()
+                value = self._compute()
+                self._latest = (started, value)
+                return value
+            stale = self._monotonic() - latest[0] >= self._max_age
+            if stale and self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._refresh, name="slakeeper-figures", daemon=True
+                )
+                self._worker.start()
+            return latest[1]
+
+    def _refresh(self) -> None:
+        started = self._monotonic()
+        try:
+            value = self._compute()
+        except Exception:
+            # Served stale until a later refresh succeeds; the live part of the same scrape
+            # reads the database too, so an outage still answers 503.
+            log.exception("recomputing the service-level figures failed")
+            value = None
+        with self._lock:
+            if value is not None:
+                self._latest = (started, value)
+            self._worker = None
+
+    def close(self) -> None:
+        """Wait for a background computation to end."""
+        with self._lock:
+            worker = self._worker
+        if worker is not None:
+            worker.join()
+
+
+class SlaCollector(Collector):
+    """Exports `live()` (computed at most once per `cache_seconds`) and `periods()`."""
+
+    def __init__(
+        self,
+        live: Callable[[], LiveFigures],
+        periods: Callable[[], PeriodFigures],
+        *,
+        cache_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if cache_seconds < 0:
+            raise ValueError(f"cache_seconds must not be negative, got {cache_seconds}")
+        self._live = live
+        self._periods = periods
+        self._cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._cached: tuple[float, list[Metric]] | None = None
+
+    def describe(self) -> Iterable[Metric]:
+        return _families()
+
+    def collect(self) -> Iterable[Metric]:
+        # One computation at a time: concurrent scrapes wait for it and share the result.
+        with self._lock:
+            now = self._monotonic()
+            if self._cached is None or now >= self._cached[0]:
+                built = self._build(self._live(), self._periods())
+                self._cached = (now + self._cache_seconds, built)
+            return self._cached[1]
+
+    def _build(self, live: LiveFigures, periods: PeriodFigures) -> list[Metric]:
+        availability, target, budget, downtime, up, open_incidents = _families()
+        for i, service in enumerate(periods.services):
+            for window, of_window in (("month", periods.month), ("30d", periods.rolling)):
+                availability.add_metric([service, window], float(of_window.availability_ratio[i]))
+                budget.add_metric([service, window], float(of_window.budget_remaining_ratio[i]))
+            target.add_metric([service], float(periods.targets[i]))
+        for i, service in enumerate(live.services):
+            downtime.add_metric([service], int(live.downtime_us[i]) / MICROS_PER_SECOND)
+            up.add_metric([service], 0.0 if live.states[i] is CurrentState.DOWN else 1.0)
+        # Only the service, priority and state combinations with active incidents: the full
+        # product is 8 series per service, most of them 0 (panels use `or vector(0)`).
+        rows = live.open_incidents.itertuples(index=False, name=None)
+        for service, priority, state, count in sorted(rows):
+            open_incidents.add_metric([service, priority, state], float(count))
+        return [availability, target, budget, downtime, up, open_incidents]
