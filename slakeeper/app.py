@@ -21,6 +21,7 @@ import incident.api
 import rules.api
 from availability.metrics import Refreshed, SlaCollector
 from availability.snapshot import LiveFigures, PeriodFigures, live_figures, period_figures
+from incident.outbox import NOTIFICATIONS_FAILED
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
@@ -99,7 +100,14 @@ def create_app(
 
     periods = Refreshed(figures_over_periods, max_age=settings.availability_refresh_seconds)
     registry = CollectorRegistry()
-    registry.register(DatabaseCounterCollector(stored_counters))
+    registry.register(
+        DatabaseCounterCollector(
+            stored_counters,
+            known=lambda: {
+                NOTIFICATIONS_FAILED: [(contact,) for contact in active_rules.current.contacts]
+            },
+        )
+    )
     registry.register(
         SlaCollector(current_figures, periods.get, cache_seconds=settings.metrics_cache_seconds)
     )

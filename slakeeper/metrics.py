@@ -127,10 +127,15 @@ class DatabaseCounterCollector(Collector):
         read: Callable[[], StoredCounters],
         definitions: Iterable[CounterDefinition] = COUNTERS,
         histograms: Iterable[HistogramDefinition] = HISTOGRAMS,
+        *,
+        known: Callable[[], Mapping[str, Iterable[tuple[str, ...]]]] = dict,
     ) -> None:
         self._read = read
         self._definitions = tuple(definitions)
         self._histograms = tuple(histograms)
+        # Label sets shown from zero besides the definitions' own, e.g. the rule file's
+        # contacts: a panel or alert on a contact's failures reads 0, not nothing.
+        self._known = known
 
     def describe(self) -> Iterable[Metric]:
         for definition in self._definitions:
@@ -149,11 +154,13 @@ class DatabaseCounterCollector(Collector):
             yield _histogram_family(histogram, stored)
 
     def _counters(self, stored: StoredCounters) -> Iterable[Metric]:
+        known = self._known()
         for definition in self._definitions:
             family = CounterMetricFamily(
                 definition.name, definition.documentation, labels=definition.labels
             )
             values = dict.fromkeys(definition.initial, 0.0)
+            values.update(dict.fromkeys(known.get(definition.name, ()), 0.0))
             for labels, value in stored.get(definition.name, ()):
                 key = tuple(labels.get(name, "") for name in definition.labels)
                 values[key] = values.get(key, 0.0) + value

@@ -387,3 +387,16 @@ def test_every_metric_of_design_section_7_is_exported_with_its_type_and_labels(
         base = name.removesuffix("_total")
         # Counters of events that have not happened yet have no series, only their TYPE.
         assert label_names.get(base, {labels}) == {labels}, name
+
+
+def test_every_contact_of_the_rule_file_shows_its_failed_notifications_from_zero(
+    api: TestClient,
+) -> None:
+    samples, _ = scrape(api)
+    failed = {
+        dict(labels)["contact"]: count
+        for (name, labels), count in samples.items()
+        if name == "slakeeper_notifications_failed_total"
+    }
+    contacts = ["on-duty", "lead", "experts", "manager1", "manager2", "manager3", "vendor"]
+    assert failed == dict.fromkeys(contacts, 0)
