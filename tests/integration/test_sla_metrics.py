@@ -18,7 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import FIXTURES
 from tests.integration.conftest import AppFactory, Clock
-from tests.integration.payloads import webhook_alert, webhook_with
+from tests.integration.payloads import webhook_alert
+from tests.integration.test_availability_api import down, push
 from tests.integration.test_promtool import promtool
 from tests.unit.test_dashboards import EXPORTED
 
@@ -60,25 +61,6 @@ def value(client: TestClient, name: str, **labels: str) -> float:
 
 def downtime(client: TestClient, service: str = "payments") -> float:
     return value(client, DOWNTIME, service=service)
-
-
-def push(client: TestClient, *alerts: dict[str, Any]) -> None:
-    response = client.post(AM, json=webhook_with(*alerts))
-    assert response.status_code == 200, response.text
-
-
-def down(start: str, end: str | None = None, instance: str = "db1") -> dict[str, Any]:
-    """InstanceDown of payments (a P1 outage), resolved at `end` if given."""
-    if end is None:
-        return webhook_alert("InstanceDown", starts_at=start, service="payments", instance=instance)
-    return webhook_alert(
-        "InstanceDown",
-        status="resolved",
-        starts_at=start,
-        ends_at=end,
-        service="payments",
-        instance=instance,
-    )
 
 
 def only_incident(client: TestClient) -> dict[str, Any]:
@@ -125,8 +107,8 @@ def test_every_service_level_metric_is_exported_for_the_listed_services(api: Tes
 def test_the_availability_gauges_agree_with_the_availability_api(
     api: TestClient, clock: Clock
 ) -> None:
-    push(api, down("2026-11-10T10:00:00Z", "2026-11-10T10:30:00Z"))
-    push(api, down("2026-11-21T22:30:00Z", instance="db2"))  # still firing
+    push(api, down("db1", "2026-11-10T10:00:00Z", "2026-11-10T10:30:00Z"))
+    push(api, down("db2", "2026-11-21T22:30:00Z"))  # still firing
 
     month = api.get("/api/v1/services/payments/availability", params={"month": "2026-11"}).json()
     rolling = api.get(
@@ -151,7 +133,7 @@ def test_the_availability_gauges_agree_with_the_availability_api(
 
 def test_an_overspent_budget_goes_negative(api: TestClient) -> None:
     # 99.5 % of November so far in Shanghai leaves ~2.6 h of budget; a day of outage is far past it.
-    push(api, down("2026-11-20T23:00:00Z", "2026-11-21T23:00:00Z"))
+    push(api, down("db1", "2026-11-20T23:00:00Z", "2026-11-21T23:00:00Z"))
     labels = {"service": "payments", "window": "month"}
     assert value(api, "slakeeper_service_error_budget_remaining_ratio", **labels) < -5
 
@@ -159,7 +141,7 @@ def test_an_overspent_budget_goes_negative(api: TestClient) -> None:
 def test_the_downtime_counter_grows_second_by_second_while_an_outage_lasts(
     api: TestClient, clock: Clock
 ) -> None:
-    push(api, down("2026-11-21T22:59:00Z"))
+    push(api, down("db1", "2026-11-21T22:59:00Z"))
     assert downtime(api) == 60
     clock.advance(seconds=1)
     assert downtime(api) == 61
@@ -171,16 +153,16 @@ def test_the_downtime_counter_grows_second_by_second_while_an_outage_lasts(
 def test_the_downtime_counter_never_decreases_when_the_outage_turns_out_shorter(
     api: TestClient, clock: Clock
 ) -> None:
-    push(api, down("2026-11-21T22:59:00Z"))
+    push(api, down("db1", "2026-11-21T22:59:00Z"))
     clock.advance(seconds=90)  # 23:01:30
     assert downtime(api) == 150
     # The resolved notification arrives late: the outage ended at 23:01:00.
-    push(api, down("2026-11-21T22:59:00Z", "2026-11-21T23:01:00Z"))
+    push(api, down("db1", "2026-11-21T22:59:00Z", "2026-11-21T23:01:00Z"))
     assert downtime(api) == 150
     clock.advance(minutes=5)
     assert downtime(api) == 150
     # The next outage first makes up the 30 s counted too many, then counts on.
-    push(api, down("2026-11-21T23:06:30Z", instance="db2"))
+    push(api, down("db2", "2026-11-21T23:06:30Z"))
     clock.advance(seconds=60)  # 23:07:30
     assert downtime(api) == 180
     clock.advance(seconds=10)
@@ -191,7 +173,7 @@ def test_the_downtime_counter_survives_restarts_and_reclassification(
     make_app: AppFactory, clock: Clock
 ) -> None:
     with TestClient(uncached(make_app)) as first:
-        push(first, down("2026-11-21T22:50:00Z"))
+        push(first, down("db1", "2026-11-21T22:50:00Z"))
         assert downtime(first) == 600
         incident = only_incident(first)
         lowered = first.patch(
@@ -215,12 +197,12 @@ def test_the_downtime_counter_survives_restarts_and_reclassification(
 def test_settled_downtime_is_kept_as_the_checkpoint_moves_on(
     api: TestClient, clock: Clock, query: Any
 ) -> None:
-    push(api, down("2026-11-21T23:00:00Z"))
+    push(api, down("db1", "2026-11-21T23:00:00Z"))
     seen = []
     for _ in range(12):  # four hours in 20-minute steps; resolved after two
         clock.advance(minutes=20)
         if clock.now.hour == 1 and clock.now.minute == 0:
-            push(api, down("2026-11-21T23:00:00Z", "2026-11-22T01:00:00Z"))
+            push(api, down("db1", "2026-11-21T23:00:00Z", "2026-11-22T01:00:00Z"))
         seen.append(downtime(api))
     assert seen == [1200 * min(step, 6) for step in range(1, 13)]
     ((through,),) = query(
@@ -233,7 +215,7 @@ def test_settled_downtime_is_kept_as_the_checkpoint_moves_on(
 def test_maintenance_stops_the_counter_and_keeps_the_service_up(
     api: TestClient, clock: Clock
 ) -> None:
-    push(api, down("2026-11-21T22:59:00Z"))
+    push(api, down("db1", "2026-11-21T22:59:00Z"))
     planned = api.post(
         "/api/v1/maintenance",
         json={
@@ -256,7 +238,7 @@ def test_maintenance_stops_the_counter_and_keeps_the_service_up(
 def test_open_incidents_are_counted_by_service_priority_and_state(
     api: TestClient, clock: Clock
 ) -> None:
-    push(api, down("2026-11-21T22:59:00Z"))
+    push(api, down("db1", "2026-11-21T22:59:00Z"))
     manual = api.post(
         INCIDENTS,
         json={
@@ -294,7 +276,7 @@ def test_response_and_resolution_times_are_observed_once_and_survive_a_restart(
         return value(client, f"slakeeper_incident_{kind}_seconds_{suffix}", **labels)
 
     with TestClient(uncached(make_app)) as first:
-        push(first, down("2026-11-21T22:59:00Z"))
+        push(first, down("db1", "2026-11-21T22:59:00Z"))
         incident = only_incident(first)
         clock.advance(minutes=10)
         act(first, incident["id"], "ack")
@@ -320,7 +302,7 @@ def test_response_and_resolution_times_are_observed_once_and_survive_a_restart(
 def test_figures_are_reused_for_the_cache_time(make_app: AppFactory, clock: Clock) -> None:
     with TestClient(make_app(rules=EXAMPLE, metrics_cache_seconds=300)) as cached:
         assert downtime(cached) == 0
-        push(cached, down("2026-11-21T22:59:00Z"))
+        push(cached, down("db1", "2026-11-21T22:59:00Z"))
         clock.advance(seconds=30)
         # Still the figures computed at the first scrape (the cache runs on real time).
         assert downtime(cached) == 0
@@ -331,7 +313,7 @@ def test_figures_are_reused_for_the_cache_time(make_app: AppFactory, clock: Cloc
 
 
 def test_the_whole_exposition_passes_promtool_check_metrics(api: TestClient, clock: Clock) -> None:
-    push(api, down("2026-11-21T22:59:00Z"))
+    push(api, down("db1", "2026-11-21T22:59:00Z"))
     push(api, webhook_alert("HighLatency", severity="warning", job="checkout-api"))
     incident = only_incident_of(api, "payments")
     clock.advance(minutes=10)
@@ -340,7 +322,17 @@ def test_the_whole_exposition_passes_promtool_check_metrics(api: TestClient, clo
     exposition = api.get("/metrics").text
     assert "slakeeper_incident_response_seconds_bucket" in exposition
 
-    checked = subprocess.run(
+    checked = check_metrics(exposition)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The same check does find problems: a counter named without `_total`.
+    broken = "# HELP broken_counter A counter.\n# TYPE broken_counter counter\nbroken_counter 1\n"
+    refused = check_metrics(broken)
+    assert refused.returncode != 0
+    assert "_total" in refused.stdout + refused.stderr
+
+
+def check_metrics(exposition: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [promtool(), "check", "metrics"],
         input=exposition,
         capture_output=True,
@@ -348,19 +340,6 @@ def test_the_whole_exposition_passes_promtool_check_metrics(api: TestClient, clo
         timeout=60,
         check=False,
     )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    # The same check does find problems: a counter named without `_total`.
-    broken = "# HELP broken_counter A counter.\n# TYPE broken_counter counter\nbroken_counter 1\n"
-    refused = subprocess.run(
-        [promtool(), "check", "metrics"],
-        input=broken,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert refused.returncode != 0
-    assert "_total" in refused.stdout + refused.stderr
 
 
 def only_incident_of(client: TestClient, service: str) -> dict[str, Any]:
@@ -372,7 +351,7 @@ def only_incident_of(client: TestClient, service: str) -> dict[str, Any]:
 def test_every_metric_of_design_section_7_is_exported_with_its_type_and_labels(
     api: TestClient,
 ) -> None:
-    push(api, down("2026-11-21T22:59:00Z"))
+    push(api, down("db1", "2026-11-21T22:59:00Z"))
     exposition = api.get("/metrics").text
     types = dict(
         line.split()[2:4] for line in exposition.splitlines() if line.startswith("# TYPE ")
