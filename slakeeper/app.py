@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -31,7 +31,7 @@ from slakeeper.errors import install_error_handlers
 from slakeeper.metrics import DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
 from slakeeper.responses import JSONBody
-from slakeeper.scheduler import JobScheduler
+from slakeeper.scheduler import Intervals, JobScheduler
 from slakeeper.settings import Settings, load_settings
 
 __all__ = ["create_app", "create_app_from_environment", "utc_now"]
@@ -73,6 +73,8 @@ def create_app(
             rules=lambda: active_rules.current,
             clock=clock,
             alertmanager_url=settings.alertmanager_url,
+            intervals=Intervals.of(settings),
+            reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
         )
         if run_scheduler
         else None

@@ -60,6 +60,14 @@ class Intervals:
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"the {name} interval must be positive, got {getattr(self, name)}")
 
+    @classmethod
+    def of(cls, settings: Settings) -> Intervals:
+        """The intervals `settings` ask for."""
+        return cls(
+            sla=timedelta(seconds=settings.sla_interval_seconds),
+            reconcile=timedelta(seconds=settings.reconcile_interval_seconds),
+        )
+
 
 class JobScheduler:
     """The jobs against one database, with the rules `rules()` returns and the time `clock()`
@@ -73,8 +81,10 @@ class JobScheduler:
         clock: Clock,
         alertmanager_url: str | None = None,
         intervals: Intervals = Intervals(),
+        reconcile_grace: timedelta | None = None,
     ) -> None:
         self._engine = engine
+        self._reconcile_grace = reconcile_grace
         self._rules = rules
         self._clock = clock
         self._alertmanager_url = alertmanager_url
@@ -149,7 +159,7 @@ class JobScheduler:
     def _reconcile(self) -> None:
         assert self._alertmanager_url is not None
         # Imported when first needed: an installation without Alertmanager never loads it.
-        from incident.reconcile import reconcile_alerts
+        from incident.reconcile import DEFAULT_GRACE, reconcile_alerts
 
         reconcile_alerts(
             self._engine,
@@ -157,6 +167,7 @@ class JobScheduler:
             client=self._client,
             alertmanager_url=self._alertmanager_url,
             now=self._clock(),
+            grace=DEFAULT_GRACE if self._reconcile_grace is None else self._reconcile_grace,
         )
 
     def _count_failure(self, event: JobExecutionEvent) -> None:
@@ -198,6 +209,8 @@ def running_jobs(settings: Settings) -> Iterator[ActiveRules]:
         rules=lambda: active_rules.current,
         clock=_wall_clock,
         alertmanager_url=settings.alertmanager_url,
+        intervals=Intervals.of(settings),
+        reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
     )
     try:
         scheduler.start()

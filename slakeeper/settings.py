@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     ingest_queue_limit: int = Field(default=20_000, ge=1)
     access_log: bool = False
     log_level: str = "info"
+    # How often the SLA job (breaches, escalation) and reconciliation run, and how long
+    # reconciliation lets Alertmanager (or an alert) be heard of before it trusts its list.
+    sla_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
+    reconcile_grace_seconds: float = Field(default=300.0, ge=0, le=86400)
     # How long /metrics reuses the states, downtime and open incidents it computed (s).
     metrics_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     # How old /metrics lets availability and error budget grow before it recomputes them
