@@ -75,6 +75,7 @@ def create_app(
             alertmanager_url=settings.alertmanager_url,
             intervals=Intervals.of(settings),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
+            receivers=settings.alertmanager_receivers,
         )
         if run_scheduler
         else None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,9 +82,11 @@ class JobScheduler:
         alertmanager_url: str | None = None,
         intervals: Intervals = Intervals(),
         reconcile_grace: timedelta | None = None,
+        receivers: Collection[str] = (),
     ) -> None:
         self._engine = engine
         self._reconcile_grace = reconcile_grace
+        self._receivers = tuple(receivers)
         self._rules = rules
         self._clock = clock
         self._alertmanager_url = alertmanager_url
@@ -168,6 +170,7 @@ class JobScheduler:
             alertmanager_url=self._alertmanager_url,
             now=self._clock(),
             grace=DEFAULT_GRACE if self._reconcile_grace is None else self._reconcile_grace,
+            receivers=self._receivers or None,
         )
 
     def _count_failure(self, event: JobExecutionEvent) -> None:
@@ -211,6 +214,7 @@ def running_jobs(settings: Settings) -> Iterator[ActiveRules]:
         alertmanager_url=settings.alertmanager_url,
         intervals=Intervals.of(settings),
         reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
+        receivers=settings.alertmanager_receivers,
     )
     try:
         scheduler.start()

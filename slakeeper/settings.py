@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     ingest_tokens: TokenList = Field(default_factory=list)
     api_tokens: TokenList = Field(default_factory=list)
     alertmanager_url: str | None = None
+    # Reconciliation adds only alerts Alertmanager routes to one of these receivers (the
+    # ones whose webhook is slakeeper); empty: every alert it lists.
+    alertmanager_receivers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Whether `serve` runs the scheduled jobs; off when `slakeeper scheduler` runs them apart.
     scheduler: bool = True
     timezone: str = "UTC"
@@ -48,7 +51,7 @@ class Settings(BaseSettings):
     # in the background (s); 0 computes them at every scrape.
     availability_refresh_seconds: float = Field(default=60.0, ge=0, le=3600)
 
-    @field_validator("ingest_tokens", "api_tokens", mode="before")
+    @field_validator("ingest_tokens", "api_tokens", "alertmanager_receivers", mode="before")
     @classmethod
     def _split_tokens(cls, value: Any) -> Any:
         if isinstance(value, str):

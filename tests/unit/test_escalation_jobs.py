@@ -46,4 +46,13 @@ def test_settings_shorten_the_sla_and_reconciliation_intervals() -> None:
 )
 def test_a_negative_job_setting_is_refused(setting: str) -> None:
     with pytest.raises(ValidationError, match=setting):
-        Settings(**{setting: -1})
+        Settings.model_validate({setting: -1})
+
+
+def test_reconciliation_receivers_come_from_a_comma_separated_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLAKEEPER_ALERTMANAGER_RECEIVERS", "slakeeper, noc-slakeeper,")
+    assert Settings().alertmanager_receivers == ["slakeeper", "noc-slakeeper"]
+    monkeypatch.delenv("SLAKEEPER_ALERTMANAGER_RECEIVERS")
+    assert Settings().alertmanager_receivers == []
