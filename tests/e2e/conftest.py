@@ -1,43 +1,65 @@
 """Real processes for the end-to-end tests, started once per session.
 
-- `slakeeper_fleet`: `slakeeper serve` on SQLite and on PostgreSQL, side by side;
-- `real_sources`: one Alertmanager whose webhook receiver posts to every slakeeper server,
-  and one Prometheus whose `alerting.alertmanagers` (API v2) are the slakeeper servers
-  themselves. Both start together, so Prometheus' start-up (it evaluates and sends only
-  after ~6 s) overlaps the Alertmanager tests;
+- `slakeeper_fleet`: `slakeeper serve` on SQLite and on PostgreSQL, side by side, with the
+  e2e rule file (`configs.slakeeper_rules`) and an SLA job every second
+  (`configs.sla_job_settings`); contacts' webhooks go to `contacts`;
+- `restart_stack`, `reconcile_stack`: fleets of their own for the scenarios that stop
+  slakeeper or drop its notifications, each behind an Alertmanager of its own (the
+  reconciliation one through a `WebhookRelay`; its servers reconcile with it every 2 s,
+  after a 10 s grace: `configs.reconciliation_settings`);
+- `real_sources`: Alertmanager (webhook to every server of the fleet); Prometheus #1, which
+  scrapes the `ScrapeTarget` and the fleet's `/metrics` (job `slakeeper`), evaluates the
+  two-level rules and the output of `slakeeper rules prometheus`, and sends to that
+  Alertmanager and to the stacks' ones; Prometheus #2, whose alertmanagers are the fleet's
+  servers themselves (`POST /api/v2/alerts`);
 - `slakeeper`: parametrized over the two databases, so every test runs against both.
 
 Every process is stopped at the end of the session (terminate, wait, kill), its output
-goes to a log file, and a failing test gets the tail of every log in its report.
+goes to a log file, and a failing test gets the tail of every log in its report. The
+latencies the tests measure are printed in the terminal summary.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import fresh_postgres_database, missing
+from tests.conftest import missing
+from tests.e2e.clients import Alertmanager, DirectPrometheus, Prometheus, SlakeeperServer
+from tests.e2e.configs import (
+    alertmanager_config,
+    prometheus_config,
+    reconciliation_settings,
+    sla_job_settings,
+    two_level_rules,
+)
+from tests.e2e.launch import (
+    BACKENDS,
+    report_crashes,
+    require,
+    serve_fleet,
+    slo_rules,
+    start_alertmanager,
+    start_prometheus,
+)
+from tests.e2e.loopback import ScrapeTarget, WebhookRelay
+from tests.e2e.scenario import ErrorRatio
+from tests.e2e.stacks import ReconcileStack, SlakeeperFleet, Stack
 from tests.e2e.support import (
-    Alertmanager,
     ManagedProcess,
-    MetricsSwitch,
     ProcessGroup,
-    Prometheus,
-    SlakeeperServer,
     child_environment,
-    find_binary,
     unique_name,
     write_config,
 )
+from tests.integration.receiver import WebhookReceiver
 
-BACKENDS = ("sqlite", "postgresql")
 PROCESSES = pytest.StashKey[list[ManagedProcess]]()
+MEASUREMENTS = pytest.StashKey[list[str]]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -50,6 +72,20 @@ def pytest_runtest_makereport(
         for process in item.config.stash.get(PROCESSES, []):
             report.sections.append((f"log of {process.name}", process.describe()))
     return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    measured = terminalreporter.config.stash.get(MEASUREMENTS, [])
+    if measured:
+        terminalreporter.section("end-to-end measurements")
+        for line in measured:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def measurements(request: pytest.FixtureRequest) -> list[str]:
+    """Lines for the terminal summary (shown without `-s`, in CI's output too)."""
+    return request.config.stash.setdefault(MEASUREMENTS, [])
 
 
 @pytest.fixture(scope="session")
@@ -71,92 +107,25 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-@dataclass(frozen=True)
-class Unavailable:
-    """Why a database is missing: a skip, or (with CI=true) a failure."""
-
-    reason: str
-    failed: bool
-
-
-@dataclass(frozen=True)
-class SlakeeperFleet:
-    """The slakeeper servers that could start, and why the others could not."""
-
-    servers: dict[str, SlakeeperServer]
-    unavailable: dict[str, Unavailable]
-
-
-def _serve_command(database_url: str) -> Callable[[int], Sequence[str]]:
-    executable = Path(sys.executable).parent / "slakeeper"
-
-    def command(port: int) -> list[str]:
-        return [
-            str(executable),
-            "serve",
-            "--host=127.0.0.1",
-            f"--port={port}",
-            f"--database-url={database_url}",
-            "--access-log",
-        ]
-
-    return command
+@pytest.fixture(scope="session")
+def contacts() -> Iterator[WebhookReceiver]:
+    """The contacts' webhooks of every server: `/<stack>-<backend>/<contact>`."""
+    with WebhookReceiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="session")
 def slakeeper_fleet(
-    request: pytest.FixtureRequest,
     e2e_dir: Path,
     http: httpx.Client,
     process_registry: list[ManagedProcess],
+    contacts: WebhookReceiver,
 ) -> Iterator[SlakeeperFleet]:
-    """`slakeeper serve` on a fresh SQLite file and on a fresh PostgreSQL database."""
-    if not (Path(sys.executable).parent / "slakeeper").is_file():
-        pytest.fail(f"no slakeeper console script next to {sys.executable}: pip install -e .")
-    workdir = e2e_dir / "slakeeper"
-    workdir.mkdir()
-    database_urls = {"sqlite": f"sqlite:///{workdir / 'slakeeper.db'}"}
-    unavailable: dict[str, Unavailable] = {}
-    # The database outlives the servers: the stack closes after the process group.
-    with (
-        ExitStack() as stack,
-        ProcessGroup(workdir, child_environment(workdir), process_registry) as group,
-    ):
-        # SQLite first: it starts while PostgreSQL's database is being created.
-        starting = {
-            "sqlite": group.start(
-                "slakeeper-sqlite", _serve_command(database_urls["sqlite"]), "/readyz"
-            )
-        }
-        try:
-            # A database of its own: Prometheus keeps posting to this server all session,
-            # and the integration tests empty their shared database between tests.
-            database_urls["postgresql"] = stack.enter_context(
-                fresh_postgres_database("slakeeper_e2e")
-            )
-        except (pytest.skip.Exception, pytest.fail.Exception) as outcome:
-            # Only the PostgreSQL tests skip (or, in CI, fail); SQLite's still run.
-            failed = isinstance(outcome, pytest.fail.Exception)
-            unavailable["postgresql"] = Unavailable(outcome.msg or "PostgreSQL unavailable", failed)
-        else:
-            starting["postgresql"] = group.start(
-                "slakeeper-postgresql", _serve_command(database_urls["postgresql"]), "/readyz"
-            )
-        servers = {
-            backend: SlakeeperServer(
-                backend, service.wait_ready(http).url, database_urls[backend], service.process, http
-            )
-            for backend, service in starting.items()
-        }
-        yield SlakeeperFleet(servers, unavailable)
-        crashed = group.crashed()
-    _report_crashes(crashed)
-
-
-def _report_crashes(crashed: Sequence[ManagedProcess]) -> None:
-    if crashed:
-        details = "\n\n".join(f"died during the session: {p.describe()}" for p in crashed)
-        pytest.fail(details, pytrace=False)
+    """The servers every source sends to, on SQLite and on PostgreSQL."""
+    with serve_fleet(
+        "main", e2e_dir / "main", http, process_registry, contacts.url, sla_job_settings()
+    ) as fleet:
+        yield fleet
 
 
 @pytest.fixture(params=BACKENDS)
@@ -173,55 +142,101 @@ def slakeeper(request: pytest.FixtureRequest, slakeeper_fleet: SlakeeperFleet) -
     return server
 
 
+@pytest.fixture(scope="session")
+def restart_stack(
+    e2e_dir: Path,
+    http: httpx.Client,
+    process_registry: list[ManagedProcess],
+    contacts: WebhookReceiver,
+) -> Iterator[Stack]:
+    """Servers a test may stop and start again, and the Alertmanager that keeps sending."""
+    binary, amtool = require("prometheus-alertmanager", "alertmanager"), require("amtool")
+    workdir = e2e_dir / "restart"
+    with serve_fleet("restart", workdir, http, process_registry, contacts.url) as fleet:
+        webhooks = [
+            f"{server.url}/api/v1/webhooks/alertmanager" for server in fleet.servers.values()
+        ]
+        config = write_config(
+            workdir / "alertmanager.yml", alertmanager_config(webhooks, only="restart")
+        )
+        service = start_alertmanager(fleet.group, "alertmanager-restart", config, workdir, binary)
+        service.wait_ready(http)
+        yield Stack(
+            "restart",
+            fleet,
+            Alertmanager(
+                service.url, service.process, amtool, http, fleet.group.env, tuple(webhooks)
+            ),
+        )
+
+
+@pytest.fixture(scope="session")
+def reconcile_stack(
+    e2e_dir: Path,
+    http: httpx.Client,
+    process_registry: list[ManagedProcess],
+    contacts: WebhookReceiver,
+) -> Iterator[ReconcileStack]:
+    """Servers that reconcile with their Alertmanager, whose webhooks pass a `WebhookRelay`."""
+    binary, amtool = require("prometheus-alertmanager", "alertmanager"), require("amtool")
+    workdir = e2e_dir / "reconcile"
+    workdir.mkdir()
+    relay = WebhookRelay()
+    try:
+        webhooks = [f"{relay.url}/{backend}" for backend in BACKENDS]
+        config = write_config(
+            workdir / "alertmanager.yml", alertmanager_config(webhooks, only="reconcile")
+        )
+        with ProcessGroup(workdir, child_environment(workdir), process_registry) as group:
+            # Alertmanager first: the servers are told its URL when they start.
+            service = start_alertmanager(group, "alertmanager-reconcile", config, workdir, binary)
+            service.wait_ready(http)
+            env = reconciliation_settings(service.url)
+            with serve_fleet(
+                "reconcile", workdir / "fleet", http, process_registry, contacts.url, env
+            ) as fleet:
+                for backend, server in fleet.servers.items():
+                    relay.targets[backend] = f"{server.url}/api/v1/webhooks/alertmanager"
+                alertmanager = Alertmanager(
+                    service.url, service.process, amtool, http, group.env, tuple(webhooks)
+                )
+                yield ReconcileStack("reconcile", fleet, alertmanager, relay)
+            crashed = group.crashed()
+    finally:
+        relay.close()
+    report_crashes(crashed)
+
+
 @dataclass(frozen=True)
 class RealSources:
     alertmanager: Alertmanager
     prometheus: Prometheus
-
-
-def _require(*names: str) -> Path:
-    found = find_binary(*names)
-    if found is None:
-        missing(f"{' or '.join(names)} not found on PATH or in /usr/bin")
-    return found
+    direct_prometheus: DirectPrometheus
 
 
 @pytest.fixture(scope="session")
 def real_sources(
     slakeeper_fleet: SlakeeperFleet,
+    restart_stack: Stack,
+    reconcile_stack: ReconcileStack,
     e2e_dir: Path,
     http: httpx.Client,
     process_registry: list[ManagedProcess],
 ) -> Iterator[RealSources]:
-    """Alertmanager and Prometheus, both pointed at every slakeeper server."""
-    alertmanager_binary = _require("prometheus-alertmanager", "alertmanager")
-    amtool_binary = _require("amtool")
-    prometheus_binary = _require("prometheus")
+    """Alertmanager and the two Prometheus servers (see the module's docstring)."""
+    alertmanager_binary = require("prometheus-alertmanager", "alertmanager")
+    amtool_binary = require("amtool")
+    prometheus_binary = require("prometheus")
     servers = list(slakeeper_fleet.servers.values())
     workdir = e2e_dir / "sources"
     workdir.mkdir()
 
     receivers = tuple(f"{server.url}/api/v1/webhooks/alertmanager" for server in servers)
-    alertmanager_config = write_config(
-        workdir / "alertmanager.yml",
-        {
-            "route": {
-                "receiver": "slakeeper",
-                "group_by": ["alertname"],
-                "group_wait": "1s",
-                "group_interval": "1s",
-                "repeat_interval": "1h",
-            },
-            "receivers": [
-                {
-                    "name": "slakeeper",
-                    "webhook_configs": [
-                        {"url": url, "send_resolved": True, "max_alerts": 0} for url in receivers
-                    ],
-                }
-            ],
-        },
+    alertmanager_config_file = write_config(
+        workdir / "alertmanager.yml", alertmanager_config(receivers)
     )
+    two_level = write_config(workdir / "two-level-rules.yml", two_level_rules())
+    slo = slo_rules(slakeeper_fleet, workdir / "slakeeper-slo-rules.yml")
 
     always_firing = {
         "alertname": unique_name("E2EAlwaysFiring"),
@@ -229,12 +244,12 @@ def real_sources(
         "service": "e2e",
     }
     switched_alertname = unique_name("E2ESwitchedOn")
-    rules = write_config(
-        workdir / "rules.yml",
+    direct_rules = write_config(
+        workdir / "direct-rules.yml",
         {
             "groups": [
                 {
-                    "name": "slakeeper-e2e",
+                    "name": "slakeeper-e2e-direct",
                     "interval": "1s",
                     "rules": [
                         {
@@ -257,58 +272,44 @@ def real_sources(
         },
     )
 
-    switch = MetricsSwitch()
+    target = ScrapeTarget()
     try:
-        prometheus_config = write_config(
-            workdir / "prometheus.yml",
-            {
-                "global": {
-                    "scrape_interval": "1s",
-                    "scrape_timeout": "1s",
-                    "evaluation_interval": "1s",
-                },
-                "rule_files": [str(rules)],
-                "alerting": {
-                    "alertmanagers": [
-                        {
-                            "api_version": "v2",
-                            "timeout": "5s",
-                            "static_configs": [{"targets": [server.address for server in servers]}],
-                        }
-                    ]
-                },
-                "scrape_configs": [
-                    {"job_name": "e2e-switch", "static_configs": [{"targets": [switch.address]}]}
-                ],
-            },
-        )
         with ProcessGroup(workdir, child_environment(workdir), process_registry) as group:
-            alertmanager = group.start(
-                "alertmanager",
-                lambda port: [
-                    str(alertmanager_binary),
-                    f"--config.file={alertmanager_config}",
-                    f"--storage.path={workdir / 'alertmanager-data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--cluster.listen-address=",
-                    "--log.level=debug",
-                ],
-                "/-/ready",
-            )
-            prometheus = group.start(
-                "prometheus",
-                lambda port: [
-                    str(prometheus_binary),
-                    f"--config.file={prometheus_config}",
-                    f"--storage.tsdb.path={workdir / 'prometheus-data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    # Re-send firing alerts every evaluation or two, not once a minute.
-                    "--rules.alert.resend-delay=1s",
-                ],
-                "/-/ready",
+            alertmanager = start_alertmanager(
+                group, "alertmanager", alertmanager_config_file, workdir, alertmanager_binary
             )
             alertmanager.wait_ready(http)
+            prometheus_config_file = write_config(
+                workdir / "prometheus.yml",
+                prometheus_config(
+                    rule_files=[str(two_level), str(slo)],
+                    alertmanagers=[
+                        alertmanager.address,
+                        restart_stack.alertmanager.url.removeprefix("http://"),
+                        reconcile_stack.alertmanager.url.removeprefix("http://"),
+                    ],
+                    scrape={
+                        "e2e-target": [target.address],
+                        "slakeeper": [server.address for server in servers],
+                    },
+                ),
+            )
+            direct_config_file = write_config(
+                workdir / "direct-prometheus.yml",
+                prometheus_config(
+                    rule_files=[str(direct_rules)],
+                    alertmanagers=[server.address for server in servers],
+                    scrape={"e2e-switch": [target.address]},
+                ),
+            )
+            prometheus = start_prometheus(
+                group, "prometheus", prometheus_config_file, workdir, prometheus_binary
+            )
+            direct = start_prometheus(
+                group, "prometheus-direct", direct_config_file, workdir, prometheus_binary
+            )
             prometheus.wait_ready(http)
+            direct.wait_ready(http)
             yield RealSources(
                 Alertmanager(
                     alertmanager.url,
@@ -318,19 +319,15 @@ def real_sources(
                     group.env,
                     receivers,
                 ),
-                Prometheus(
-                    prometheus.url,
-                    prometheus.process,
-                    http,
-                    always_firing,
-                    switched_alertname,
-                    switch,
+                Prometheus(prometheus.url, prometheus.process, http, target),
+                DirectPrometheus(
+                    direct.url, direct.process, http, target, always_firing, switched_alertname
                 ),
             )
             crashed = group.crashed()
     finally:
-        switch.close()
-    _report_crashes(crashed)
+        target.close()
+    report_crashes(crashed)
 
 
 @pytest.fixture
@@ -341,5 +338,28 @@ def alertmanager(real_sources: RealSources) -> Alertmanager:
 
 @pytest.fixture
 def prometheus(real_sources: RealSources) -> Prometheus:
+    """Prometheus #1: two-level rules, alerts through Alertmanager's webhook."""
     real_sources.prometheus.process.check_running()
     return real_sources.prometheus
+
+
+@pytest.fixture
+def direct_prometheus(real_sources: RealSources) -> DirectPrometheus:
+    """Prometheus #2: alerts straight to slakeeper's `POST /api/v2/alerts`."""
+    real_sources.direct_prometheus.process.check_running()
+    return real_sources.direct_prometheus
+
+
+@pytest.fixture
+def error_ratio(prometheus: Prometheus) -> Iterator[Callable[..., ErrorRatio]]:
+    """Makes `ErrorRatio`s of services of their own; their series go when the test ends."""
+    made: list[ErrorRatio] = []
+
+    def make(**extra: str) -> ErrorRatio:
+        ratio = ErrorRatio(prometheus, unique_name("svc-"), extra)
+        made.append(ratio)
+        return ratio
+
+    yield make
+    for ratio in made:
+        ratio.clear()

@@ -1,8 +1,8 @@
-"""Plumbing of the end-to-end tests: real processes, free ports, polling, and thin clients.
+"""Plumbing of the end-to-end tests: real processes, free ports, polling.
 
 Nothing here fakes a part of the system: slakeeper, Alertmanager and Prometheus run as
-real processes on loopback ports; `MetricsSwitch` is a real scrape target whose series a
-test turns on and off, so that Prometheus' own rule evaluation fires and resolves alerts.
+real processes on loopback ports (`clients.py` talks to them; `loopback.py` holds the
+in-process endpoints they talk to: a scrape target, contacts' webhooks, a relay).
 """
 
 from __future__ import annotations
@@ -10,33 +10,28 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
 
 __all__ = [
-    "Alertmanager",
+    "LOOPBACK",
+    "WAIT_TIMEOUT",
     "ManagedProcess",
-    "MetricsSwitch",
     "ProcessDied",
     "ProcessGroup",
-    "Prometheus",
     "Service",
-    "SlakeeperServer",
     "WaitTimeout",
     "child_environment",
     "find_binary",
@@ -272,6 +267,19 @@ class Service:
             else:
                 return self
 
+    def stop(self) -> None:
+        """Stop the process (terminate, then kill); its port stays this service's."""
+        self.process.stop()
+
+    def restart(self, client: httpx.Client) -> Service:
+        """Start the command again on the same port (peers are configured with it); wait."""
+        self.process.stop()
+        self.attempt += 1
+        self.process = self.group.spawn(
+            self.name, self.command_for_port(self.port), attempt=self.attempt
+        )
+        return self.wait_ready(client, attempts=self.attempt)
+
 
 class ProcessGroup:
     """Processes started together and stopped together, newest first, whatever happens."""
@@ -321,156 +329,3 @@ class ProcessGroup:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop_all()
-
-
-@dataclass(frozen=True, eq=False)
-class SlakeeperServer:
-    """A `slakeeper serve` process and a client for its read API."""
-
-    backend: str
-    url: str
-    database_url: str
-    process: ManagedProcess
-    client: httpx.Client
-
-    @property
-    def address(self) -> str:
-        return self.url.removeprefix("http://")
-
-    def alerts(self, *matchers: str, **params: str) -> list[dict[str, Any]]:
-        """`GET /api/v1/alerts` with label `matchers` (as `filter=`) and other parameters."""
-        query: dict[str, str | list[str]] = {**params, "filter": list(matchers)}
-        try:
-            response = self.client.get(f"{self.url}/api/v1/alerts", params=query)
-        except httpx.TransportError:
-            self.process.check_running()  # a dead server says so, with its log
-            raise
-        if response.status_code != 200:
-            raise AssertionError(
-                f"GET {response.request.url} answered {response.status_code}: {response.text}"
-            )
-        items: list[dict[str, Any]] = response.json()["items"]
-        return items
-
-    def alerts_named(self, alertname: str, *matchers: str, **params: str) -> list[dict[str, Any]]:
-        return self.alerts(f'alertname="{alertname}"', *matchers, **params)
-
-
-@dataclass(frozen=True, eq=False)
-class Alertmanager:
-    """A real Alertmanager whose only receiver is every slakeeper server's webhook."""
-
-    url: str
-    process: ManagedProcess
-    amtool_path: Path
-    client: httpx.Client
-    env: Mapping[str, str]
-    receivers: tuple[str, ...]
-
-    def amtool(self, *args: str) -> str:
-        command = [str(self.amtool_path), f"--alertmanager.url={self.url}", *args]
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=WAIT_TIMEOUT, env=dict(self.env)
-        )
-        if done.returncode != 0:
-            raise AssertionError(
-                f"{' '.join(command)} exited with {done.returncode}\n"
-                f"stdout: {done.stdout}\nstderr: {done.stderr}"
-            )
-        return done.stdout
-
-    def add_alert(
-        self,
-        labels: Mapping[str, str],
-        annotations: Mapping[str, str] | None = None,
-        *,
-        end: datetime | None = None,
-    ) -> None:
-        """`amtool alert add`; with `end`, the alert ends then (resolved, once in the past)."""
-        args = ["alert", "add", *(f"{name}={value}" for name, value in labels.items())]
-        args += [f"--annotation={name}={value}" for name, value in (annotations or {}).items()]
-        if end is not None:
-            args.append(f"--end={rfc3339(end)}")
-        self.amtool(*args)
-
-    def alerts_named(self, alertname: str) -> list[dict[str, Any]]:
-        """Alertmanager's own view (`GET /api/v2/alerts`), with its fingerprints."""
-        response = self.client.get(
-            f"{self.url}/api/v2/alerts", params={"filter": f'alertname="{alertname}"'}
-        )
-        response.raise_for_status()
-        alerts: list[dict[str, Any]] = response.json()
-        return alerts
-
-
-@dataclass(frozen=True, eq=False)
-class Prometheus:
-    """A real Prometheus whose alertmanagers are the slakeeper servers themselves."""
-
-    url: str
-    process: ManagedProcess
-    client: httpx.Client
-    always_firing: Mapping[str, str]
-    """Labels of the alert of `expr: vector(1)`: it fires from the first evaluation on."""
-    switched_alertname: str
-    """Name of the alert of `expr: e2e_switch > 0`, one instance per `case` label."""
-    switch: MetricsSwitch
-
-    def active_alertmanagers(self) -> list[str]:
-        response = self.client.get(f"{self.url}/api/v1/alertmanagers")
-        response.raise_for_status()
-        return [entry["url"] for entry in response.json()["data"]["activeAlertmanagers"]]
-
-    def notification_counter(self, name: str, alertmanager_url: str) -> float | None:
-        """A per-alertmanager counter of Prometheus' notifier, from its `/metrics`."""
-        response = self.client.get(f"{self.url}/metrics")
-        response.raise_for_status()
-        label = re.escape(f'alertmanager="{alertmanager_url}"')
-        found = re.search(rf"^{re.escape(name)}\{{{label}\}} (\S+)$", response.text, re.MULTILINE)
-        return float(found.group(1)) if found else None
-
-
-class MetricsSwitch:
-    """A scrape target serving `e2e_switch{case="..."}`, one series per test case."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, int] = {}
-        self._lock = threading.Lock()
-        switch = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-                body = switch.exposition()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="e2e-metrics-switch", daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        port = self._server.server_address[1]
-        return f"{LOOPBACK}:{port}"
-
-    def set(self, case: str, value: int) -> None:
-        with self._lock:
-            self._values[case] = value
-
-    def exposition(self) -> bytes:
-        with self._lock:
-            lines = [f'e2e_switch{{case="{case}"}} {value}' for case, value in self._values.items()]
-        return "".join(f"{line}\n" for line in ["# TYPE e2e_switch gauge", *lines]).encode()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)

@@ -1,8 +1,9 @@
 """Alerts from real Alertmanager and Prometheus processes, all the way into slakeeper.
 
 Each test runs against slakeeper on SQLite and on PostgreSQL (the `slakeeper` fixture);
-Alertmanager and Prometheus push to both servers at once, and every test uses alert names
-or label values of its own, so tests do not see each other's alerts.
+Alertmanager (its webhook) and Prometheus #2 (`POST /api/v2/alerts`) push to both servers,
+and every test uses alert names or label values of its own, so tests do not see each
+other's alerts.
 """
 
 from __future__ import annotations
@@ -14,14 +15,8 @@ from typing import Any
 import pytest
 
 from collector.fingerprint import labels_fingerprint
-from tests.e2e.support import (
-    Alertmanager,
-    Prometheus,
-    SlakeeperServer,
-    parse_time,
-    unique_name,
-    wait_until,
-)
+from tests.e2e.clients import Alertmanager, DirectPrometheus, SlakeeperServer
+from tests.e2e.support import parse_time, unique_name, wait_until
 
 
 def _with_status(items: list[dict[str, Any]], status: str) -> dict[str, Any] | None:
@@ -92,9 +87,9 @@ def test_an_alert_resolved_in_alertmanager_is_resolved_in_slakeeper(
 
 @pytest.mark.e2e
 def test_prometheus_posting_directly_to_api_v2_alerts_creates_a_firing_alert(
-    slakeeper: SlakeeperServer, prometheus: Prometheus
+    slakeeper: SlakeeperServer, direct_prometheus: DirectPrometheus
 ) -> None:
-    labels = dict(prometheus.always_firing)
+    labels = dict(direct_prometheus.always_firing)
     # Prometheus evaluates and sends only a few seconds after it starts.
     items = wait_until(
         lambda: slakeeper.alerts_named(labels["alertname"]),
@@ -112,18 +107,20 @@ def test_prometheus_posting_directly_to_api_v2_alerts_creates_a_firing_alert(
     assert slakeeper.alerts(fingerprint=alert["fingerprint"], status="firing") == [alert]
 
     endpoint = f"{slakeeper.url}/api/v2/alerts"
-    assert endpoint in prometheus.active_alertmanagers()
-    sent = prometheus.notification_counter("prometheus_notifications_sent_total", endpoint)
-    errors = prometheus.notification_counter("prometheus_notifications_errors_total", endpoint)
+    assert endpoint in direct_prometheus.active_alertmanagers()
+    sent = direct_prometheus.notification_counter("prometheus_notifications_sent_total", endpoint)
+    errors = direct_prometheus.notification_counter(
+        "prometheus_notifications_errors_total", endpoint
+    )
     assert sent is not None and sent >= 1
     assert errors == 0, f"Prometheus failed {errors} times to post to {endpoint}"
 
 
 @pytest.mark.e2e
 def test_prometheus_re_sending_a_firing_alert_adds_to_the_receive_count_of_one_instance(
-    slakeeper: SlakeeperServer, prometheus: Prometheus
+    slakeeper: SlakeeperServer, direct_prometheus: DirectPrometheus
 ) -> None:
-    alertname = prometheus.always_firing["alertname"]
+    alertname = direct_prometheus.always_firing["alertname"]
 
     def counted_twice() -> list[dict[str, Any]] | None:
         items = slakeeper.alerts_named(alertname)
@@ -137,11 +134,11 @@ def test_prometheus_re_sending_a_firing_alert_adds_to_the_receive_count_of_one_i
 
 @pytest.mark.e2e
 def test_an_alert_that_stops_firing_in_prometheus_is_resolved_in_slakeeper(
-    slakeeper: SlakeeperServer, prometheus: Prometheus
+    slakeeper: SlakeeperServer, direct_prometheus: DirectPrometheus
 ) -> None:
     case = uuid.uuid4().hex[:12]
-    alertname = prometheus.switched_alertname
-    prometheus.switch.set(case, 1)
+    alertname = direct_prometheus.switched_alertname
+    direct_prometheus.target.set("e2e_switch", {"case": case}, 1)
     items = wait_until(
         lambda: slakeeper.alerts_named(alertname, f'case="{case}"', status="firing"),
         what=f"{alertname}{{case={case!r}}} to fire in slakeeper",
@@ -151,10 +148,10 @@ def test_an_alert_that_stops_firing_in_prometheus_is_resolved_in_slakeeper(
     assert firing["source"] == "prometheus"
     assert firing["labels"]["severity"] == "warning"
     assert firing["labels"]["job"] == "e2e-switch"
-    assert firing["labels"]["instance"] == prometheus.switch.address
+    assert firing["labels"]["instance"] == direct_prometheus.target.address
     assert firing["fingerprint"] == labels_fingerprint(firing["labels"])
 
-    prometheus.switch.set(case, 0)
+    direct_prometheus.target.set("e2e_switch", {"case": case}, 0)
 
     resolved = wait_until(
         lambda: _with_status(
