@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e bench bench-rules bench-report clean
+.PHONY: run test lint unit integration e2e bench bench-rules bench-report bench-metrics clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ bench-rules: $(STAMP)
 bench-report: $(STAMP)
 	$(BIN)/python benchmarks/availability_arithmetic.py
 	$(BIN)/python benchmarks/report.py
+
+bench-metrics: $(STAMP)
+	$(BIN)/python benchmarks/metrics_scrape.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
