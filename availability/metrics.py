@@ -10,7 +10,7 @@ computation), and a scrape shows the latest. `describe()` runs no query.
 
 from __future__ import annotations
 
-import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -25,7 +25,6 @@ from availability.snapshot import LiveFigures, PeriodFigures
 
 __all__ = ["Refreshed", "SlaCollector"]
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _AVAILABILITY = (
@@ -74,7 +73,13 @@ def _families() -> _Families:
 class Refreshed(Generic[T]):
     """The latest result of `compute`: computed when first asked for, then again in a
     background thread once older than `max_age` seconds, the older result served meanwhile.
-    With `max_age` 0, computed at every call."""
+
+    A result older than `TOO_OLD` times `max_age` (background computations keep failing,
+    say) is not served: it is computed again in the caller, whose error then shows (a
+    scrape answers 503). With `max_age` 0, computed at every call.
+    """
+
+    TOO_OLD = 3
 
     def __init__(
         self,
@@ -95,32 +100,35 @@ class Refreshed(Generic[T]):
     def get(self) -> T:
         with self._lock:
             latest = self._latest
-            if latest is None or self._max_age == 0:
+            age = math.inf if latest is None else self._monotonic() - latest[0]
+            if latest is None or age >= self._max_age * self.TOO_OLD:
                 started = self._monotonic()
                 value = self._compute()
-                self._latest = (started, value)
+                self._keep(started, value)
                 return value
-            stale = self._monotonic() - latest[0] >= self._max_age
-            if stale and self._worker is None:
+            if age >= self._max_age and self._worker is None:
                 self._worker = threading.Thread(
                     target=self._refresh, name="slakeeper-figures", daemon=True
                 )
                 self._worker.start()
             return latest[1]
 
+    def _keep(self, started: float, value: T) -> None:
+        # The newest computation wins, whichever finishes last.
+        if self._latest is None or started >= self._latest[0]:
+            self._latest = (started, value)
+
     def _refresh(self) -> None:
-        started = self._monotonic()
+        # An error ends this thread (threading's hook prints it); the next call past
+        # `max_age` starts another, and past TOO_OLD the caller computes and sees it.
         try:
+            started = self._monotonic()
             value = self._compute()
-        except Exception:
-            # Served stale until a later refresh succeeds; the live part of the same scrape
-            # reads the database too, so an outage still answers 503.
-            log.exception("recomputing the service-level figures failed")
-            value = None
-        with self._lock:
-            if value is not None:
-                self._latest = (started, value)
-            self._worker = None
+            with self._lock:
+                self._keep(started, value)
+        finally:
+            with self._lock:
+                self._worker = None
 
     def close(self) -> None:
         """Wait for a background computation to end."""
