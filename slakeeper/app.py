@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -31,7 +31,7 @@ from slakeeper.errors import install_error_handlers
 from slakeeper.metrics import DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
 from slakeeper.responses import JSONBody
-from slakeeper.scheduler import Intervals, JobScheduler
+from slakeeper.scheduler import JobScheduler
 from slakeeper.settings import Settings, load_settings
 
 __all__ = ["create_app", "create_app_from_environment", "utc_now"]
@@ -68,15 +68,7 @@ def create_app(
         clock=clock,
     )
     scheduler = (
-        JobScheduler(
-            engine,
-            rules=lambda: active_rules.current,
-            clock=clock,
-            alertmanager_url=settings.alertmanager_url,
-            intervals=Intervals.of(settings),
-            reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
-            receivers=settings.alertmanager_receivers,
-        )
+        JobScheduler.for_settings(engine, settings, rules=lambda: active_rules.current, clock=clock)
         if run_scheduler
         else None
     )

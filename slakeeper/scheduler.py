@@ -102,6 +102,21 @@ class JobScheduler:
         if alertmanager_url is not None:
             self._jobs["reconcile"] = (self._reconcile, intervals.reconcile)
 
+    @classmethod
+    def for_settings(
+        cls, engine: Engine, settings: Settings, *, rules: Callable[[], RuleFile], clock: Clock
+    ) -> JobScheduler:
+        """The jobs as `settings` configure them."""
+        return cls(
+            engine,
+            rules=rules,
+            clock=clock,
+            alertmanager_url=settings.alertmanager_url,
+            intervals=Intervals.of(settings),
+            reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
+            receivers=settings.alertmanager_receivers,
+        )
+
     @property
     def job_ids(self) -> list[str]:
         return sorted(self._jobs)
@@ -207,14 +222,8 @@ def running_jobs(settings: Settings) -> Iterator[ActiveRules]:
         settings.rules, default_timezone=settings.timezone, clock=_wall_clock
     )
     engine = create_database_engine(settings.database_url)
-    scheduler = JobScheduler(
-        engine,
-        rules=lambda: active_rules.current,
-        clock=_wall_clock,
-        alertmanager_url=settings.alertmanager_url,
-        intervals=Intervals.of(settings),
-        reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
-        receivers=settings.alertmanager_receivers,
+    scheduler = JobScheduler.for_settings(
+        engine, settings, rules=lambda: active_rules.current, clock=_wall_clock
     )
     try:
         scheduler.start()
