@@ -25,7 +25,7 @@ class MaintenanceWindow(Base):
     __table_args__ = (Index("ix_maintenance_windows_service", "service"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    service: Mapped[str] = mapped_column(String(200))
+    service: Mapped[str] = mapped_column(Text)
     start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cron: Mapped[str | None] = mapped_column(String(200))
@@ -48,7 +48,7 @@ class DowntimeCounter(Base):
 
     __tablename__ = "downtime_counters"
 
-    service: Mapped[str] = mapped_column(String(200), primary_key=True)
+    service: Mapped[str] = mapped_column(Text, primary_key=True)
     settled_through_us: Mapped[int] = mapped_column(BigInteger)
     settled_us: Mapped[int] = mapped_column(BigInteger)
     exported_us: Mapped[int] = mapped_column(BigInteger)

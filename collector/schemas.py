@@ -7,19 +7,22 @@ sources keep working; wrong types, missing fields and unknown statuses are rejec
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     TypeAdapter,
     model_validator,
 )
+
+from core.bounds import bounded_instant, storable_text
 
 __all__ = [
     "AlertmanagerWebhook",
@@ -37,7 +40,7 @@ _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 def _utc_or_none(value: datetime) -> datetime | None:
     if value.year == _GO_ZERO_YEAR:
         return None
-    return value.astimezone(UTC)
+    return bounded_instant(value)
 
 
 def _clean_label_set(value: dict[str, str]) -> dict[str, str]:
@@ -66,18 +69,20 @@ def _prometheus_label_names(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
-    return value
+def _absent_if_empty(value: object) -> object:
+    # Some senders write "" for "no fingerprint": compute it, as for a missing one.
+    return None if value == "" else value
 
 
 Timestamp = Annotated[AwareDatetime, Strict(), AfterValidator(_utc_or_none)]
-Text = Annotated[str, AfterValidator(_no_nul)]
+Text = Annotated[str, AfterValidator(storable_text)]
 Annotations = Annotated[dict[str, str], AfterValidator(_clean_label_set)]
 Labels = Annotated[dict[str, str], AfterValidator(_labels)]
 PrometheusLabels = Annotated[Labels, AfterValidator(_prometheus_label_names)]
 Fingerprint = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+OptionalFingerprint = Annotated[Fingerprint | None, BeforeValidator(_absent_if_empty)]
+# Alertmanager counts truncated alerts in a uint64; the database holds a signed BIGINT.
+TruncatedCount = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 class _Payload(BaseModel):
@@ -93,7 +98,7 @@ class WebhookAlert(_Payload):
     startsAt: Timestamp | None
     endsAt: Timestamp | None = None
     generatorURL: Text = ""
-    fingerprint: Fingerprint | None = None
+    fingerprint: OptionalFingerprint = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> WebhookAlert:
@@ -113,7 +118,7 @@ class _WebhookEnvelope(_Payload):
     alerts: list[WebhookAlert]
     externalURL: Text = ""
     groupKey: Text = ""
-    truncatedAlerts: int = Field(default=0, ge=0)
+    truncatedAlerts: TruncatedCount = 0
 
 
 class AlertmanagerWebhook(_WebhookEnvelope):

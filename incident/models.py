@@ -47,8 +47,8 @@ class Incident(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     title: Mapped[str] = mapped_column(Text)
-    service: Mapped[str] = mapped_column(String(200))
-    priority: Mapped[str] = mapped_column(String(8))
+    service: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(64))
     level: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64))
     impact: Mapped[str] = mapped_column(String(16))
@@ -103,7 +103,7 @@ class EscalationFiring(Base):
     incident_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("incidents.id", ondelete="CASCADE")
     )
-    priority: Mapped[str] = mapped_column(String(8))
+    priority: Mapped[str] = mapped_column(String(64))
     step_index: Mapped[int] = mapped_column(Integer)
     fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

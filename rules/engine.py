@@ -10,12 +10,14 @@ rule is the lowest bit set: a few dictionary lookups per alert once the values a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Generic, TypeVar
 
+from core.bounds import GROUP_KEY_MAX_BYTES, SERVICE_MAX_BYTES, bounded_identifier
 from rules.matchers import Matcher, MatchOp
 from rules.schema import Category, Impact
 from rules.templates import TitleTemplate
@@ -183,11 +185,20 @@ class Classification:
 
 
 def _group_key(group_by: Sequence[str], service: str, labels: Mapping[str, str]) -> str:
-    # `service` means the classified service, which an alert need not carry as a label.
+    # `service` means the classified service, which an alert need not carry as a label. Values
+    # are quoted as Alertmanager quotes them (Go's %q; JSON's escapes are the same for what
+    # matters: `"`, `\` and control characters), so distinct label sets never share a key.
     parts = (
-        f'{name}="{service if name == "service" else labels.get(name, "")}"' for name in group_by
+        f"{name}={_quoted(service if name == 'service' else labels.get(name, ''))}"
+        for name in group_by
     )
-    return "{" + ",".join(parts) + "}"
+    return bounded_identifier("{" + ",".join(parts) + "}", GROUP_KEY_MAX_BYTES)
+
+
+def _quoted(value: str) -> str:
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False)
 
 
 class RuleSet:
@@ -216,7 +227,7 @@ class RuleSet:
         for name in self._service_labels:
             value = labels.get(name)
             if value:
-                return value
+                return bounded_identifier(value, SERVICE_MAX_BYTES)
         return self._default_service
 
     def classify(self, labels: Mapping[str, str]) -> Classification:

@@ -66,12 +66,18 @@ class Impact(StrEnum):
     NONE = "none"
 
 
+# Names of levels, priorities, contacts, services and calendars are stored in columns this wide.
+NAME_MAX_LENGTH = 64
+
+
 def _name(value: str) -> str:
     if not _NAME.match(value):
         raise ValueError(
             f"invalid name {value!r}: expected letters, digits and _ . : / - "
             "(starting with a letter or digit)"
         )
+    if len(value) > NAME_MAX_LENGTH:
+        raise ValueError(f"invalid name {value[:20]!r}…: at most {NAME_MAX_LENGTH} characters")
     return value
 
 

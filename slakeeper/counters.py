@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Float, Integer, String, func, select
+from sqlalchemy import Float, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from slakeeper.database import Base, dialect_insert
@@ -40,7 +40,7 @@ class EventCounter(Base):
     __tablename__ = "event_counters"
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    labels: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    labels: Mapped[str] = mapped_column(Text, primary_key=True)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
 

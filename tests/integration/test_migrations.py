@@ -76,3 +76,46 @@ def test_the_database_allows_one_active_incident_per_group_key(database_url: str
                 connection.execute(insert(Incident), [incident_row("g", state)])
     finally:
         engine.dispose()
+
+
+def downgrade(engine: Any, revision: str) -> None:
+    from alembic import command
+
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_upgrading_to_0006_requotes_group_keys_and_widens_label_columns(
+    database_url: str,
+) -> None:
+    from sqlalchemy import select, text
+
+    from rules.engine import _group_key
+
+    labels = {"alertname": 'say "hi"', "job": "a\\b", "instance": "tab\there"}
+    group_by = ("service", "alertname", "job", "instance")
+    old_key = '{service="s",alertname="say "hi"",job="a\\b",instance="tab\there"}'
+    engine = create_database_engine(database_url)
+    try:
+        downgrade(engine, "0005")
+        with engine.begin() as connection:
+            connection.execute(insert(Incident), [incident_row(old_key, "open")])
+            connection.execute(insert(Incident), [incident_row('{service="s"}', "open")])
+        migrate.upgrade(engine)
+        with engine.begin() as connection:
+            keys = set(connection.execute(select(Incident.group_key)).scalars())
+            # What the engine computes for the same alert finds the incident opened before.
+            assert keys == {_group_key(group_by, "s", labels), '{service="s"}'}
+            long_service = "s" * 1000
+            connection.execute(
+                text("UPDATE incidents SET service = :s, priority = :p"),
+                {"s": long_service, "p": "p" * 64},
+            )
+            assert set(connection.execute(select(Incident.service)).scalars()) == {long_service}
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()

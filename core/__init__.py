@@ -1,0 +1,1 @@
+"""Shared infrastructure every layer may use: it imports no domain and no application part."""
