@@ -7,12 +7,12 @@ unknown service or window, 422 a period or window that cannot be, 400 a malforme
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +23,7 @@ from availability.maintenance import MaintenanceDefinition, Origin, TooManyOccur
 from availability.periods import Period, PeriodInFuture, month_to_date, parse_month, range_period
 from availability.rendering import report_csv, report_json
 from availability.report import build_report
+from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
 from rules.reloading import ActiveRules
 from rules.schema import MaintenanceSpec
 from slakeeper.database import writing_session
@@ -32,7 +33,9 @@ from slakeeper.wire import rfc3339
 
 __all__ = ["create_router", "maintenance_resource"]
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[StorableText, Field(min_length=1, max_length=200)]
+# Occurrences are listed for at most this long a query: a year and its edges, not centuries.
+MAINTENANCE_QUERY_SPAN = timedelta(days=400)
 
 
 class MaintenanceBody(BaseModel):
@@ -40,12 +43,16 @@ class MaintenanceBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service: Name
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
-    cron: str | None = Field(default=None, examples=["0 3 * * sun"])
-    duration: str | None = Field(default=None, examples=["2h"])
-    reason: Annotated[str, Field(max_length=2000)] = ""
+    service: ServiceName
+    start: Instant | None = None
+    end: Instant | None = None
+    cron: Annotated[StorableText, Field(max_length=200)] | None = Field(
+        default=None, examples=["0 3 * * sun"]
+    )
+    duration: Annotated[StorableText, Field(max_length=64)] | None = Field(
+        default=None, examples=["2h"]
+    )
+    reason: Annotated[StorableText, Field(max_length=2000)] = ""
     actor: Name = Field(description="who planned it, for the record")
 
 
@@ -114,8 +121,8 @@ def create_router(
     def get_availability(
         name: str,
         month: Annotated[str | None, Query(examples=["2026-11"])] = None,
-        start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-        end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+        start: Annotated[Instant | None, Query(alias="from")] = None,
+        end: Annotated[Instant | None, Query(alias="to")] = None,
     ) -> dict[str, Any]:
         now = clock()
         current = rules.current
@@ -135,11 +142,18 @@ def create_router(
     @router.get("/maintenance", summary="Maintenance windows (the API's and the rule file's)")
     def get_maintenance(
         service_name: Annotated[str | None, Query(alias="service")] = None,
-        start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-        end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+        start: Annotated[Instant | None, Query(alias="from")] = None,
+        end: Annotated[Instant | None, Query(alias="to")] = None,
     ) -> dict[str, Any]:
         if (start is None) != (end is None) or (start and end and end <= start):
             raise ApiError(400, "bad_request", "give both from and to, with from before to")
+        if start is not None and end is not None and end - start > MAINTENANCE_QUERY_SPAN:
+            raise ApiError(
+                400,
+                "bad_request",
+                f"from and to may be at most {MAINTENANCE_QUERY_SPAN.days} days apart: "
+                "ask for the occurrences a year at a time",
+            )
         current = rules.current
         with sessions() as session:
             definitions = service.maintenance_definitions(session, rules=current, name=service_name)
@@ -184,14 +198,27 @@ def create_router(
         "/maintenance/{window_id}", dependencies=writes, summary="Cancel a maintenance window"
     )
     def delete_maintenance(
-        window_id: int, actor: Annotated[str, Query(min_length=1, max_length=200)]
+        window_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+        actor: Annotated[StorableText, Query(min_length=1, max_length=200)],
     ) -> dict[str, Any]:
         with writing_session(engine) as session:
             if not service.cancel_maintenance(session, window_id, actor=actor, now=clock()):
                 raise ApiError(404, "not_found", f"no maintenance window {window_id}")
         return {"id": window_id, "deleted": True, "deleted_by": actor}
 
-    @router.get("/reports/availability", summary="The monthly compliance report")
+    @router.get(
+        "/reports/availability",
+        summary="The monthly compliance report",
+        responses={
+            200: {
+                "content": {
+                    "application/json": {},
+                    "text/csv": {"schema": {"type": "string"}},
+                    "text/html": {"schema": {"type": "string"}},
+                }
+            }
+        },
+    )
     def get_report(
         month: Annotated[str, Query(examples=["2026-11"])],
         format: Literal["json", "csv", "html"] = "json",

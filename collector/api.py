@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.alerts import AlertStatus, Delivery
+from collector.alerts import AlertStatus, Delivery, Source
 from collector.models import AlertInstance
 from collector.normalise import (
     from_alertmanager_webhook,
@@ -19,6 +19,7 @@ from collector.normalise import (
 )
 from collector.schemas import AlertmanagerWebhook, GrafanaWebhook, PostableAlerts
 from collector.store import AlertQuery, list_alerts
+from core.bounds import MAX_ROW_ID, Instant
 from rules.matchers import MatcherError, parse_matcher
 from slakeeper.errors import ApiError, validation_details
 from slakeeper.security import require_token
@@ -202,11 +203,14 @@ def create_router(
         level: str | None = None,
         priority: str | None = None,
         impact: Literal["outage", "degraded", "none"] | None = None,
+        category: str | None = None,
+        source: Source | None = None,
+        incident_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
         filter: Annotated[
             list[str], Query(description='label matchers, e.g. severity=~"critical|page"')
         ] = [],  # noqa: B006 - FastAPI copies defaults
-        since: AwareDatetime | None = None,
-        until: AwareDatetime | None = None,
+        since: Instant | None = None,
+        until: Instant | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: str | None = None,
     ) -> dict[str, Any]:
@@ -221,6 +225,9 @@ def create_router(
             level=level,
             priority=priority,
             impact=impact,
+            category=category,
+            source=source.value if source else None,
+            incident_id=incident_id,
             matchers=matchers,
             since=since,
             until=until,

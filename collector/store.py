@@ -262,6 +262,9 @@ class AlertQuery:
     level: str | None = None
     priority: str | None = None
     impact: str | None = None
+    category: str | None = None
+    source: str | None = None
+    incident_id: int | None = None
     matchers: tuple[Matcher, ...] = field(default_factory=tuple)
     since: datetime | None = None
     until: datetime | None = None
@@ -281,9 +284,13 @@ def list_alerts(session: Session, query: AlertQuery) -> tuple[list[AlertInstance
         (AlertInstance.level, query.level),
         (AlertInstance.priority, query.priority),
         (AlertInstance.impact, query.impact),
+        (AlertInstance.category, query.category),
+        (AlertInstance.source, query.source),
     ):
         if wanted is not None:
             conditions.append(column_ == wanted)
+    if query.incident_id is not None:
+        conditions.append(AlertInstance.incident_id == query.incident_id)
     if query.since is not None:
         conditions.append(
             or_(AlertInstance.ends_at.is_(None), AlertInstance.ends_at >= query.since)

@@ -12,19 +12,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.api import alert_resource
+from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
 from incident import service
 from incident.lifecycle import InvalidTransition, State
 from incident.models import Incident, IncidentEvent
 from incident.queries import IncidentQuery, get_incident, list_incidents
 from incident.store import count_alerts, incident_fields
 from rules.reloading import ActiveRules
-from rules.schema import Category, Impact
+from rules.schema import NAME_MAX_LENGTH, Category, Impact
 from slakeeper.database import writing_session
 from slakeeper.errors import ApiError
 from slakeeper.security import require_token
@@ -33,8 +34,11 @@ from slakeeper.wire import InvalidCursor, decode_cursor, encode_cursor, rfc3339
 __all__ = ["create_router"]
 
 _CURSOR_KIND = "i"
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Note = Annotated[str, Field(min_length=1, max_length=10_000)]
+Name = Annotated[StorableText, Field(min_length=1, max_length=200)]
+RuleName = Annotated[StorableText, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
+Note = Annotated[StorableText, Field(min_length=1, max_length=10_000)]
+Title = Annotated[StorableText, Field(min_length=1, max_length=500)]
+IncidentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 class Channel(StrEnum):
@@ -52,15 +56,15 @@ class _Body(BaseModel):
 class ReportBody(_Body):
     """A manual incident; `started_at` is when the problem began, if earlier than now."""
 
-    title: Annotated[str, Field(min_length=1, max_length=500)]
-    service: Name
-    priority: Name
+    title: Title
+    service: ServiceName
+    priority: RuleName
     impact: Impact = Impact.NONE
     category: Category = Category.OTHER
     reporter: Name
     channel: Channel
-    level: Name | None = None
-    started_at: AwareDatetime | None = None
+    level: RuleName | None = None
+    started_at: Instant | None = None
     actor: Name | None = Field(default=None, description="who entered it (default: reporter)")
 
 
@@ -79,11 +83,11 @@ class NoteBody(_Body):
 
 
 class ReclassifyBody(ActionBody):
-    priority: Name | None = None
+    priority: RuleName | None = None
     category: Category | None = None
     impact: Impact | None = None
-    service: Name | None = None
-    title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    service: ServiceName | None = None
+    title: Title | None = None
 
 
 def incident_resource(session: Session, incident: Incident) -> dict[str, Any]:
@@ -143,8 +147,14 @@ def create_router(
         priority: Annotated[list[str], Query()] = [],  # noqa: B006
         service_name: Annotated[str | None, Query(alias="service")] = None,
         source: Annotated[str | None, Query(pattern="^(alert|manual)$")] = None,
-        since: AwareDatetime | None = None,
-        until: AwareDatetime | None = None,
+        level: Annotated[list[str], Query()] = [],  # noqa: B006
+        category: Annotated[list[Category], Query()] = [],  # noqa: B006
+        impact: Annotated[list[Impact], Query()] = [],  # noqa: B006
+        breached: Annotated[
+            bool | None, Query(description="only incidents that breached (true) or did not")
+        ] = None,
+        since: Instant | None = None,
+        until: Instant | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         cursor: str | None = None,
     ) -> dict[str, Any]:
@@ -157,6 +167,10 @@ def create_router(
             priorities=tuple(priority),
             service=service_name,
             source=source,
+            levels=tuple(level),
+            categories=tuple(item.value for item in category),
+            impacts=tuple(item.value for item in impact),
+            breached=breached,
             since=since,
             until=until,
             after_id=after_id,
@@ -172,7 +186,7 @@ def create_router(
         }
 
     @router.get("/{incident_id}", summary="One incident, with its alerts and timeline")
-    def get_one(incident_id: int) -> dict[str, Any]:
+    def get_one(incident_id: IncidentId) -> dict[str, Any]:
         with sessions() as session:
             detail = get_incident(session, incident_id)
             if detail is None:
@@ -207,7 +221,7 @@ def create_router(
             return incident_resource(session, incident)
 
     @router.post("/{incident_id}/ack", dependencies=writes, summary="Acknowledge")
-    def ack(incident_id: int, body: ActionBody) -> dict[str, Any]:
+    def ack(incident_id: IncidentId, body: ActionBody) -> dict[str, Any]:
         with change() as session:
             incident = service.acknowledge(
                 session,
@@ -220,7 +234,7 @@ def create_router(
             return incident_resource(session, incident)
 
     @router.post("/{incident_id}/resolve", dependencies=writes, summary="Resolve")
-    def resolve(incident_id: int, body: ActionBody) -> dict[str, Any]:
+    def resolve(incident_id: IncidentId, body: ActionBody) -> dict[str, Any]:
         with change() as session:
             incident = service.resolve(
                 session,
@@ -233,7 +247,7 @@ def create_router(
             return incident_resource(session, incident)
 
     @router.post("/{incident_id}/close", dependencies=writes, summary="Close a resolved incident")
-    def close(incident_id: int, body: CloseBody) -> dict[str, Any]:
+    def close(incident_id: IncidentId, body: CloseBody) -> dict[str, Any]:
         with change() as session:
             incident = service.close(
                 session,
@@ -246,7 +260,7 @@ def create_router(
             return incident_resource(session, incident)
 
     @router.post("/{incident_id}/reopen", dependencies=writes, summary="Reopen")
-    def reopen(incident_id: int, body: ActionBody) -> dict[str, Any]:
+    def reopen(incident_id: IncidentId, body: ActionBody) -> dict[str, Any]:
         with change() as session:
             incident = service.reopen(
                 session,
@@ -259,7 +273,7 @@ def create_router(
             return incident_resource(session, incident)
 
     @router.post("/{incident_id}/notes", status_code=201, dependencies=writes, summary="Add a note")
-    def notes(incident_id: int, body: NoteBody) -> dict[str, Any]:
+    def notes(incident_id: IncidentId, body: NoteBody) -> dict[str, Any]:
         with change() as session:
             service.add_note(
                 session, incident_id=incident_id, actor=body.actor, note=body.note, now=clock()
@@ -267,7 +281,7 @@ def create_router(
         return {"incident_id": incident_id, "actor": body.actor, "note": body.note}
 
     @router.patch("/{incident_id}", dependencies=writes, summary="Reclassify (audited)")
-    def patch(incident_id: int, body: ReclassifyBody) -> dict[str, Any]:
+    def patch(incident_id: IncidentId, body: ReclassifyBody) -> dict[str, Any]:
         fields = body.model_dump(exclude_none=True, exclude={"actor", "note"})
         if not fields:
             raise ApiError(

@@ -22,6 +22,10 @@ class IncidentQuery:
     priorities: tuple[str, ...] = ()
     service: str | None = None
     source: str | None = None
+    levels: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    impacts: tuple[str, ...] = ()
+    breached: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
     after_id: int | None = None
@@ -39,6 +43,16 @@ def list_incidents(session: Session, query: IncidentQuery) -> tuple[list[Inciden
         conditions.append(Incident.service == query.service)
     if query.source is not None:
         conditions.append(Incident.source == query.source)
+    for column_, wanted in (
+        (Incident.level, query.levels),
+        (Incident.category, query.categories),
+        (Incident.impact, query.impacts),
+    ):
+        if wanted:
+            conditions.append(column_.in_(wanted))
+    if query.breached is not None:
+        either = or_(Incident.response_breached, Incident.resolution_breached)
+        conditions.append(either if query.breached else ~either)
     if query.since is not None:
         conditions.append(or_(Incident.resolved_at.is_(None), Incident.resolved_at >= query.since))
     if query.until is not None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,7 @@ from slakeeper.pipeline import Pipeline
 from slakeeper.responses import JSONBody
 from slakeeper.scheduler import JobScheduler
 from slakeeper.settings import Settings, load_settings
+from slakeeper.strict_query import reject_unknown_query_parameters
 
 __all__ = ["create_app", "create_app_from_environment", "utc_now"]
 
@@ -140,6 +141,7 @@ def create_app(
         summary="Alerts in, incidents and a service-level record out.",
         lifespan=lifespan,
         default_response_class=JSONBody,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -6,6 +6,8 @@ import base64
 import binascii
 from datetime import UTC, datetime
 
+from core.bounds import MAX_ROW_ID
+
 __all__ = ["InvalidCursor", "decode_cursor", "encode_cursor", "rfc3339"]
 
 
@@ -29,9 +31,12 @@ def decode_cursor(cursor: str, kind: str = "a") -> int:
     """The row id `cursor` continues after; InvalidCursor if it is not one of ours."""
     try:
         decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError: not ASCII, or not UTF-8
         raise InvalidCursor(f"invalid cursor {cursor!r}") from None
     found, _, value = decoded.partition(":")
-    if found != kind or not value.isdigit():
+    if found != kind or not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise InvalidCursor(f"invalid cursor {cursor!r}")
-    return int(value)
+    after_id = int(value)
+    if after_id > MAX_ROW_ID:
+        raise InvalidCursor(f"invalid cursor {cursor!r}")
+    return after_id
