@@ -236,6 +236,8 @@ def _downtime_by_day(measurement: Measurement | None, rules: RuleFile) -> pd.Dat
 
 
 def _breaches(incidents: pd.DataFrame, *, end: datetime) -> pd.DataFrame:
+    if incidents.empty:  # its columns have no dtype to compute with (a fresh install)
+        return pd.DataFrame(columns=list(BREACH_COLUMNS))
     responded = incidents[["acknowledged_at", "resolved_at"]].min(axis=1)
     parts = []
     for kind, due, done in (

@@ -105,3 +105,12 @@ def test_db_upgrade_reports_an_unreachable_database_without_a_traceback(
     assert "migration failed" in result.stderr
     assert "Traceback" not in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_report_on_a_fresh_install_with_the_shipped_rules(tmp_path: Path) -> None:
+    # No service is known yet: the report is empty, not a traceback.
+    database = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert run("db", "upgrade", "--database-url", database).returncode == 0
+    result = run("report", "--month", "2026-10", "--database-url", database)
+    assert result.returncode == 0, result.stderr
+    assert '"services"' in result.stdout and "Traceback" not in result.stderr
