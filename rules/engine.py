@@ -18,7 +18,7 @@ from enum import IntEnum
 from typing import Generic, TypeVar
 
 from core.bounds import GROUP_KEY_MAX_BYTES, SERVICE_MAX_BYTES, bounded_identifier
-from rules.matchers import Matcher, MatchOp
+from rules.matchers import Matcher, MatchOp, compile_regex
 from rules.schema import Category, Impact
 from rules.templates import TitleTemplate
 
@@ -51,7 +51,7 @@ def _compile(matcher: Matcher) -> _Check:
     if all(_LITERAL.match(alternative) for alternative in alternatives):
         test = _Test.IN if matcher.op is MatchOp.REGEX else _Test.NOT_IN
         return (matcher.name, test, frozenset(alternatives))
-    pattern = re.compile(f"(?:{matcher.value})\\Z")
+    pattern = compile_regex(matcher.value)
     return (matcher.name, _Test.REGEX if matcher.op is MatchOp.REGEX else _Test.NOT_REGEX, pattern)
 
 
@@ -79,7 +79,7 @@ def _accepts(check: _Check, value: str) -> bool:
         return value in operand  # type: ignore[operator]
     if test is _Test.NOT_IN:
         return value not in operand  # type: ignore[operator]
-    found = operand.match(value) is not None  # type: ignore[attr-defined]
+    found = operand.fullmatch(value) is not None  # type: ignore[attr-defined]
     return found if test is _Test.REGEX else not found
 
 

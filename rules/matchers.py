@@ -1,7 +1,9 @@
 """Label matchers in Alertmanager syntax: `name="v"`, `name!="v"`, `name=~"re"`, `name!~"re"`.
 
-Regular expressions are fully anchored, as in Alertmanager, and a missing label matches
-as the empty string.
+Regular expressions are RE2's, as in Alertmanager and Prometheus: linear in the length of the
+value whatever the pattern, so no pattern can stall a reader or the classifier. They are fully
+anchored, as in Alertmanager, and a missing label matches as the empty string. A pattern RE2
+does not accept (backreferences, lookaround) is refused, as Alertmanager refuses it.
 """
 
 from __future__ import annotations
@@ -10,8 +12,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["MatchOp", "Matcher", "MatcherError", "parse_matcher"]
+import re2
+
+__all__ = ["MatchOp", "Matcher", "MatcherError", "Regex", "compile_regex", "parse_matcher"]
+
+# A compiled RE2 pattern (the binding has no type stubs).
+Regex = Any
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error is raised to the caller; do not also print it
 
 _MATCHER = re.compile(
     r"""^\s*(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$""",
@@ -22,6 +32,16 @@ _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t"}
 
 class MatcherError(ValueError):
     """A matcher that does not parse, or whose regular expression does not compile."""
+
+
+def compile_regex(pattern: str) -> Regex:
+    """`pattern` compiled by RE2, to be used with `fullmatch`; MatcherError if RE2 refuses it."""
+    try:
+        re2.compile(pattern, options=_RE2_OPTIONS)  # for an error in the words of the pattern
+        return re2.compile(f"(?:{pattern})", options=_RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise MatcherError(f"invalid regular expression {pattern!r}: {reason}") from None
 
 
 class MatchOp(StrEnum):
@@ -38,20 +58,15 @@ class Matcher:
     name: str
     op: MatchOp
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _regex: Regex | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.op in (MatchOp.REGEX, MatchOp.NOT_REGEX):
-            try:
-                compiled = re.compile(f"(?:{self.value})\\Z")
-            except re.error as exc:
-                raise MatcherError(f"invalid regular expression {self.value!r}: {exc}") from exc
-            object.__setattr__(self, "_regex", compiled)
+            object.__setattr__(self, "_regex", compile_regex(self.value))
 
     @property
-    def anchored_pattern(self) -> str:
-        """The regex as a database would need it to match the whole value."""
-        return f"^(?:{self.value})$"
+    def is_regex(self) -> bool:
+        return self.op in (MatchOp.REGEX, MatchOp.NOT_REGEX)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether a label set satisfies this matcher (missing label = empty string)."""
@@ -61,7 +76,7 @@ class Matcher:
         if self.op is MatchOp.NOT_EQUAL:
             return actual != self.value
         assert self._regex is not None
-        found = self._regex.match(actual) is not None
+        found = self._regex.fullmatch(actual) is not None
         return found if self.op is MatchOp.REGEX else not found
 
     def __str__(self) -> str:

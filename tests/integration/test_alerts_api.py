@@ -6,7 +6,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from collector.store import AlertQuery, list_alerts
+from rules.matchers import parse_matcher
+from slakeeper.database import create_database_engine
 from tests.integration.payloads import webhook_alert, webhook_with
 
 AM = "/api/v1/webhooks/alertmanager"
@@ -144,3 +148,41 @@ def test_each_alert_has_the_documented_fields(seeded: TestClient) -> None:
         "category",
         "impact",
     }
+
+
+@pytest.mark.timeout(30)
+def test_a_regex_filter_is_linear_and_alertmanagers(client: TestClient) -> None:
+    # `(.|.)*Z` against 40 characters: 2^40 steps for a backtracking engine (6.8 s at 26).
+    alerts = [webhook_alert("Long", r="a" * 40), webhook_alert("Hit", r="a" * 39 + "Z")]
+    assert client.post(AM, json=webhook_with(*alerts)).status_code == 200
+    assert names(client, filter='r=~"(.|.)*Z"') == ["Hit"]
+    assert names(client, filter='r!~"(.|.)*Z"') == ["Long"]
+    assert names(client, filter=['alertname=~"H.t|Long"', 'r=~"a+"']) == ["Long"]
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\\1", "(?=a)a"])
+def test_a_filter_alertmanager_would_refuse_is_a_400(client: TestClient, pattern: str) -> None:
+    response = client.get("/api/v1/alerts", params={"filter": f'r=~"{pattern}"'})
+    assert response.status_code == 400, response.text
+    assert "invalid regular expression" in response.json()["error"]["message"]
+
+
+def test_a_regex_read_examines_a_bounded_number_of_rows(
+    client: TestClient, database_url: str
+) -> None:
+    alerts = [webhook_alert("A", n=str(n), even=str(n % 2 == 0)) for n in range(25)]
+    assert client.post(AM, json=webhook_with(*alerts)).status_code == 200
+    engine = create_database_engine(database_url)
+    matchers = (parse_matcher('even=~"T.*"'),)
+    seen: list[str] = []
+    pages, after = 0, None
+    with Session(engine) as session:
+        while pages == 0 or after is not None:
+            # Each read looks at no more than 5 rows; its cursor continues where it stopped.
+            query = AlertQuery(matchers=matchers, limit=4, after_id=after)
+            rows, after = list_alerts(session, query, scan_budget=5)
+            seen.extend(row.labels["n"] for row in rows)
+            pages += 1
+    engine.dispose()
+    assert sorted(seen, key=int) == [str(n) for n in range(0, 25, 2)]
+    assert len(seen) == len(set(seen)) and pages >= 5

@@ -62,3 +62,28 @@ def test_negative_regex_matchers_invert_the_match() -> None:
 def test_a_matcher_prints_back_in_its_own_syntax() -> None:
     text = r'summary=~"a\"b"'
     assert str(parse_matcher(text)) == text
+
+
+@pytest.mark.timeout(10)
+def test_no_pattern_is_super_linear() -> None:
+    # With a backtracking engine this takes 2^40 steps; RE2 is linear in the value.
+    value = "a" * 40
+    assert not parse_matcher('r=~"(.|.)*Z"').matches({"r": value})
+    assert not parse_matcher('r=~"(a*)*b"').matches({"r": value})
+    assert parse_matcher('r=~"(a|aa)+"').matches({"r": value})
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\\1", "(?=a)a", "(?<!b)a", "a++", r"\\Z"])
+def test_patterns_alertmanager_refuses_are_refused(pattern: str) -> None:
+    # RE2's syntax, as Alertmanager's and Prometheus': no backreferences, no lookaround.
+    with pytest.raises(MatcherError, match="invalid regular expression"):
+        parse_matcher(f'a=~"{pattern}"')
+
+
+def test_regex_semantics_are_re2s() -> None:
+    # `.` does not match a newline (as in Go); classes and Unicode as RE2 has them.
+    assert not parse_matcher('a=~"x.y"').matches({"a": "x\ny"})
+    assert parse_matcher('a=~"(?s)x.y"').matches({"a": "x\ny"})
+    assert parse_matcher('a=~"\\\\d+"').matches({"a": "2026"})
+    assert parse_matcher('a=~"支付.*"').matches({"a": "支付网关"})
+    assert parse_matcher('a=~"\\\\pL+"').matches({"a": "é支"})

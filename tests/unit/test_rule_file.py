@@ -137,14 +137,16 @@ def test_bad_matchers_and_invalid_regexes_are_reported_at_their_line() -> None:
           - name: payments
             matchers: ['service=~"(pay"']
         rules:
-          - matchers: ['severity="critical"', 'no operator here']
+          - matchers: ['severity="critical"', 'no operator here', 'job=~"(?!test).*"']
         """
     )
     assert found == [
-        "test.yaml:3: services[0].matchers[0]: invalid regular expression '(pay': "
-        "missing ), unterminated subpattern at position 0",
+        "test.yaml:3: services[0].matchers[0]: invalid regular expression '(pay': missing ): (pay",
         "test.yaml:5: rules[0].matchers[1]: bad matcher 'no operator here': "
         "expected name, one of = != =~ !~, then a value",
+        # RE2's syntax, as in Alertmanager: no lookaround, no backreferences.
+        "test.yaml:5: rules[0].matchers[2]: invalid regular expression '(?!test).*': "
+        "invalid perl operator: (?!",
     ]
 
 
