@@ -9,7 +9,7 @@ resolved observation fixes `ends_at`, and repeats only add to the receive count 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +22,7 @@ __all__ = [
     "Source",
     "combine_observations",
     "place_observations",
+    "slices",
 ]
 
 
@@ -66,6 +67,10 @@ class Delivery:
     group_key: str | None = None
     external_url: str | None = None
     truncated_alerts: int = 0
+    # A large push is written in slices (see `slices`): only its last slice records the
+    # envelope, with the alert count of the whole push.
+    records_envelope: bool = True
+    envelope_alert_count: int | None = None
 
 
 @dataclass(slots=True)
@@ -153,3 +158,36 @@ def combine_observations(
         else:
             existing.absorb(update)
     return [by_key[key] for key in sorted(by_key)]
+
+
+def slices(
+    delivery: Delivery, group_of: Callable[[AlertObservation], object], size: int
+) -> list[Delivery]:
+    """`delivery` as consecutive deliveries of about `size` alerts each, whole groups in each.
+
+    A push of thousands of new groups in one transaction held the writer for seconds and
+    every other push waited behind it; written slice by slice, a push arriving meanwhile is
+    written between two slices. The alerts of one group (and so of one fingerprint) stay in
+    one slice, in their order, so a group opens its incident at its worst at once.
+    """
+    if len(delivery.alerts) <= size:
+        return [delivery]
+    groups: dict[object, list[AlertObservation]] = {}
+    for alert in delivery.alerts:
+        groups.setdefault(group_of(alert), []).append(alert)
+    parts: list[list[AlertObservation]] = [[]]
+    for members in groups.values():
+        if parts[-1] and len(parts[-1]) + len(members) > size:
+            parts.append([])
+        parts[-1].extend(members)
+    last = len(parts) - 1
+    return [
+        replace(
+            delivery,
+            alerts=tuple(part),
+            truncated_alerts=delivery.truncated_alerts if index == last else 0,
+            records_envelope=index == last,
+            envelope_alert_count=len(delivery.alerts),
+        )
+        for index, part in enumerate(parts)
+    ]

@@ -231,7 +231,7 @@ def _upsert_postgresql(session: Session, rows: list[dict[str, Any]]) -> Sequence
 
 def record_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
     """Keep each push's envelope: receiver, group key, external URL, truncation."""
-    if not deliveries:
+    if not any(delivery.records_envelope for delivery in deliveries):
         return
     session.execute(
         insert(_deliveries),
@@ -243,10 +243,15 @@ def record_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
                 "status": delivery.status,
                 "group_key": delivery.group_key,
                 "external_url": delivery.external_url,
-                "alert_count": len(delivery.alerts),
+                "alert_count": (
+                    delivery.envelope_alert_count
+                    if delivery.envelope_alert_count is not None
+                    else len(delivery.alerts)
+                ),
                 "truncated_alerts": delivery.truncated_alerts,
             }
             for delivery in deliveries
+            if delivery.records_envelope
         ],
     )
 

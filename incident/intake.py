@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from collector.alerts import AlertStatus
@@ -35,7 +35,7 @@ from incident.store import (
     level_contacts,
     lock_group_keys,
     notify,
-    open_incident,
+    open_incidents,
     reopen_incident,
     resolve_incident,
 )
@@ -107,11 +107,20 @@ def _place(
         lock_group_keys(session, rest)
         attached.update(_decide(session, {key: groups[key] for key in rest}, rules, title_of, now))
     ordered = sorted(attached.items(), key=lambda item: item[1])
-    for key, incident_id in ordered:
+    if ordered:
+        # One executemany for every alert, in id order (rows are locked in one order).
         session.execute(
             update(_ALERTS)
-            .where(_ALERTS.c.id.in_(sorted(alert.id for alert in groups[key])))
-            .values(incident_id=incident_id)
+            .where(_ALERTS.c.id == bindparam("alert_id"))
+            .values(incident_id=bindparam("new_incident_id")),
+            sorted(
+                (
+                    {"alert_id": alert.id, "new_incident_id": incident_id}
+                    for key, incident_id in ordered
+                    for alert in groups[key]
+                ),
+                key=lambda row: row["alert_id"],
+            ),
         )
     add_events(
         session,
@@ -270,7 +279,8 @@ def _decide(
     recent = _recently_resolved(
         session, [key for key in keys if key not in active], groups, rules=rules
     )
-    placed: dict[str, int] = {}
+    placed: dict[str, Incident] = {}
+    opening: list[str] = []
     for key in keys:
         members = groups[key]
         current = active.get(key)
@@ -287,26 +297,28 @@ def _decide(
             reopen_window=rules.reopen_window,
         )
         if decision.placement is Placement.OPEN:
-            incident = open_incident(
-                session, _new_incident(members, rules, title_of), rules=rules, actor=SYSTEM, now=now
-            )
+            opening.append(key)  # opened together below: thousands cost a few statements
         elif decision.placement is Placement.REOPEN:
             assert last is not None
-            incident = last
             reopen_incident(
                 session,
-                incident,
+                last,
                 actor=SYSTEM,
                 now=now,
                 flap=True,
                 note="the group fired again within the reopen window",
             )
+            placed[key] = last
         else:
             assert current is not None
-            incident = current
-        _raise(session, incident, members, rules=rules, now=now)
-        placed[key] = incident.id
-    return placed
+            placed[key] = current
+    for key, incident in placed.items():
+        _raise(session, incident, groups[key], rules=rules, now=now)
+    # A new incident starts at its group's worst: there is nothing to raise.
+    news = [_new_incident(groups[key], rules, title_of) for key in opening]
+    opened = open_incidents(session, news, rules=rules, actor=SYSTEM, now=now)
+    placed.update(zip(opening, opened, strict=True))
+    return {key: incident.id for key, incident in placed.items()}
 
 
 def _recently_resolved(

@@ -11,6 +11,7 @@ without limit: nothing is dropped, and every failure is counted.
 from __future__ import annotations
 
 import time
+import typing
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,19 +20,21 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from incident.models import Notification, NotificationAttempt
 from rules.schema import ContactSpec
 from slakeeper.counters import CounterKey, add_to_counters, counter_key
-from slakeeper.database import dialect_insert, writing_session
+from slakeeper.database import insert_many, writing_session
 
 __all__ = [
     "NOTIFICATIONS_FAILED",
     "Delivered",
     "OutboxState",
+    "QueuedNotification",
     "enqueue_notification",
+    "enqueue_notifications",
     "retry_delay",
     "send_due_notifications",
 ]
@@ -66,22 +69,45 @@ def enqueue_notification(
     now: datetime,
 ) -> None:
     """Add a message to the outbox in the caller's transaction; a known `dedupe_key` is kept."""
-    statement = dialect_insert(session, Notification).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]
-    )
-    session.execute(
-        statement,
-        {
-            "dedupe_key": dedupe_key,
-            "incident_id": incident_id,
-            "contact": contact,
-            "reason": reason,
-            "payload": dict(payload),
-            "state": OutboxState.PENDING.value,
-            "attempts": 0,
-            "created_at": now,
-            "next_attempt_at": now,
-        },
+    message = QueuedNotification(dedupe_key, incident_id, contact, reason, payload)
+    enqueue_notifications(session, [message], now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedNotification:
+    """A message to add to the outbox."""
+
+    dedupe_key: str
+    incident_id: int | None
+    contact: str
+    reason: str
+    payload: Mapping[str, Any]
+
+
+def enqueue_notifications(
+    session: Session, messages: Sequence[QueuedNotification], *, now: datetime
+) -> None:
+    """`enqueue_notification` for many messages, in one statement."""
+    if not messages:
+        return
+    insert_many(
+        session,
+        typing.cast(Table, Notification.__table__),
+        [
+            {
+                "dedupe_key": message.dedupe_key,
+                "incident_id": message.incident_id,
+                "contact": message.contact,
+                "reason": message.reason,
+                "payload": dict(message.payload),
+                "state": OutboxState.PENDING.value,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+            for message in messages
+        ],
+        skip_conflicts_on=["dedupe_key"],
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, exc, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -16,6 +16,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "dialect_insert",
+    "insert_many",
     "writing_session",
     "Base",
     "DatabaseUnavailable",
@@ -141,6 +142,62 @@ def dialect_insert(session: Session, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def insert_many(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    skip_conflicts_on: Sequence[str] = (),
+    return_ids: bool = False,
+) -> list[int]:
+    """Insert `rows` (dictionaries with the same keys) in one statement; their new ids, in
+    the order of `rows`, if `return_ids`.
+
+    On PostgreSQL the rows travel as one JSON parameter expanded by `jsonb_populate_recordset`:
+    a multi-row VALUES of thousands of rows costs more to build and parse than to insert.
+    Ids come from the table's sequence in the order rows are inserted, so sorted they are the
+    ids of `rows` in order (on SQLite, see below). `skip_conflicts_on`: keep the existing row
+    where it conflicts on these columns (then no ids are returned).
+    """
+    if not rows:
+        return []
+    assert not (return_ids and skip_conflicts_on), "a skipped row has no id to return"
+    if session.get_bind().dialect.name != "postgresql":
+        statement = sqlite.insert(table)
+        if skip_conflicts_on:
+            statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        if not return_ids:
+            session.execute(statement, list(rows))
+            return []
+        # SQLite cannot order RETURNING for many rows (SQLAlchemy would insert them one by
+        # one). This transaction is the only writer and a new rowid is the largest plus one,
+        # so the rows just inserted are the last ids, in order.
+        session.execute(statement, list(rows))
+        newest = select(table.c.id).order_by(table.c.id.desc()).limit(len(rows))
+        return sorted(session.scalars(newest))
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in rows[0])
+    name = quote(table.name)
+    conflicts = (
+        f" ON CONFLICT ({', '.join(quote(c) for c in skip_conflicts_on)}) DO NOTHING"
+        if skip_conflicts_on
+        else ""
+    )
+    sql = (
+        f"INSERT INTO {name} ({columns}) SELECT {columns}"
+        f" FROM jsonb_populate_recordset(NULL::{name}, CAST(:rows AS jsonb))"
+        f" WITH ORDINALITY AS r ORDER BY r.ordinality{conflicts}"
+        + (" RETURNING id" if return_ids else "")
+    )
+    result = session.execute(text(sql), {"rows": orjson.dumps(list(rows)).decode()})
+    if not return_ids:
+        return []
+    ids = sorted(row_id for (row_id,) in result)
+    if len(ids) != len(rows):
+        raise RuntimeError(f"inserted {len(ids)} rows into {table.name}, not {len(rows)}")
+    return ids
 
 
 @contextmanager

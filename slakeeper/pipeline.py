@@ -12,7 +12,13 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from collector.alerts import AlertInstanceUpdate, Delivery, combine_observations, place_observations
+from collector.alerts import (
+    AlertInstanceUpdate,
+    Delivery,
+    combine_observations,
+    place_observations,
+    slices,
+)
 from collector.counts import delivery_counts
 from collector.store import StoredAlert, firing_starts, record_deliveries, upsert_alert_instances
 from incident.intake import process_alerts
@@ -20,7 +26,11 @@ from rules.policy import RuleFile
 from slakeeper.counters import add_to_counters
 from slakeeper.writer import GroupCommitWriter
 
-__all__ = ["Pipeline", "apply_deliveries"]
+__all__ = ["SLICE_ALERTS", "Pipeline", "apply_deliveries"]
+
+# A push of more alerts is written in slices of about this many (whole groups in each), so
+# that a push arriving meanwhile waits for one slice, not for the whole push.
+SLICE_ALERTS = 250
 
 
 def apply_deliveries(
@@ -96,5 +106,18 @@ class Pipeline:
         return self._writer.alive
 
     async def ingest(self, delivery: Delivery) -> None:
-        """Store `delivery`; raise `DatabaseUnavailable` or `WriterOverloaded` if it cannot be."""
-        await self._writer.submit(delivery, size=max(1, len(delivery.alerts)))
+        """Store `delivery`; raise `DatabaseUnavailable` or `WriterOverloaded` if it cannot be.
+
+        A large push is written slice by slice; it is answered once every slice is committed.
+        A slice that fails fails the push, and the sender's retry writes it again: what the
+        earlier slices stored is found and kept (instances are keyed by fingerprint and start).
+        """
+        if len(delivery.alerts) > SLICE_ALERTS:
+            ruleset = self._rules().ruleset
+            parts = slices(
+                delivery, lambda alert: ruleset.classify(alert.labels).group_key, SLICE_ALERTS
+            )
+        else:
+            parts = [delivery]
+        for part in parts:
+            await self._writer.submit(part, size=max(1, len(part.alerts)))
