@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from rules.policy import PriorityPolicy
 
-__all__ = ["Breach", "BreachKind", "SlaTimes", "due_times", "new_breaches"]
+__all__ = ["Breach", "BreachKind", "SlaTimes", "due_times", "new_breaches", "withdrawn_breaches"]
 
 
 class BreachKind(StrEnum):
@@ -79,3 +79,26 @@ def _missed(due: datetime | None, done: datetime | None, now: datetime) -> bool:
     if done is not None:
         return done > due
     return now >= due
+
+
+def withdrawn_breaches(times: SlaTimes) -> list[Breach]:
+    """Breaches recorded on the incident that its times now contradict.
+
+    A breach is recorded when a target's due time passes with nothing done; a resolved
+    notification that arrives late may then back-date the resolution (and so the response it
+    counts as) to before the due time. The record follows the facts: such a breach is
+    withdrawn.
+    """
+    found = []
+    for kind, breached, due, done in (
+        (BreachKind.RESPONSE, times.response_breached, times.response_due_at, times.responded_at),
+        (
+            BreachKind.RESOLUTION,
+            times.resolution_breached,
+            times.resolution_due_at,
+            times.resolved_at,
+        ),
+    ):
+        if breached and due is not None and done is not None and done <= due:
+            found.append(Breach(kind, due))
+    return found

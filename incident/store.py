@@ -21,9 +21,11 @@ from collector.alerts import AlertStatus
 from collector.models import AlertInstance
 from incident.clocks import (
     Breach,
+    BreachKind,
     SlaTimes,
     due_times,
     new_breaches,
+    withdrawn_breaches,
 )
 from incident.lifecycle import Action, State, transition
 from incident.models import Incident, IncidentEvent
@@ -45,6 +47,7 @@ __all__ = [
     "RESOLUTION_TIMES",
     "RESPONSE_TIMES",
     "SLA_BREACHES",
+    "SLA_BREACHES_WITHDRAWN",
     "SYSTEM",
     "NewEvent",
     "NewIncident",
@@ -62,6 +65,7 @@ __all__ = [
     "open_incident",
     "open_incidents",
     "record_breaches",
+    "withdraw_breaches",
     "reopen_incident",
     "resolve_incident",
     "sla_times",
@@ -72,6 +76,7 @@ _INCIDENTS = typing.cast(Table, Incident.__table__)
 _EVENTS = typing.cast(Table, IncidentEvent.__table__)
 INCIDENTS_OPENED = "slakeeper_incidents_opened_total"
 SLA_BREACHES = "slakeeper_sla_breaches_total"
+SLA_BREACHES_WITHDRAWN = "slakeeper_sla_breaches_withdrawn_total"
 ACTIVE_STATES = (State.OPEN.value, State.ACKNOWLEDGED.value)
 # Seconds on the priority's calendar, from a minute to a week: the default targets run from
 # 1 h (P1 response) to 5 business days (P4 resolution).
@@ -306,6 +311,50 @@ def record_breaches(
     return breaches
 
 
+def withdraw_breaches(session: Session, incident: Incident, *, now: datetime) -> list[Breach]:
+    """Withdraw the recorded breaches the incident's times now contradict, saying why.
+
+    The notification sent for the breach stays sent (people were told what was true then);
+    the timeline says it was withdrawn, and `slakeeper_sla_breaches_withdrawn_total` counts
+    it (a Prometheus counter never goes down: breaches that stand are the difference).
+    """
+    withdrawn = withdrawn_breaches(sla_times(incident))
+    counts: Counter[CounterKey] = Counter()
+    events = []
+    for breach in withdrawn:
+        field_name = f"{breach.kind.value}_breached"
+        setattr(incident, field_name, False)
+        times = sla_times(incident)
+        done = times.resolved_at if breach.kind is BreachKind.RESOLUTION else times.responded_at
+        assert done is not None
+        counts[
+            counter_key(
+                SLA_BREACHES_WITHDRAWN,
+                service=incident.service,
+                priority=incident.priority,
+                kind=breach.kind.value,
+            )
+        ] += 1
+        events.append(
+            NewEvent(
+                incident.id,
+                now,
+                SYSTEM,
+                "breach_withdrawn",
+                before={field_name: True},
+                after={field_name: False},
+                note=(
+                    f"{breach.kind.value} target due at {breach.at.isoformat()} was met: "
+                    f"done at {done.isoformat()}, as learnt at {now.isoformat()} (a late "
+                    "resolved notification); the breach notification already sent stands"
+                ),
+            )
+        )
+    add_events(session, events)
+    add_to_counters(session, counts)
+    return withdrawn
+
+
 @dataclass(frozen=True, slots=True)
 class NewIncident:
     """What opening an incident needs to know."""
@@ -448,7 +497,9 @@ def resolve_incident(
     incident.resolved_at = at
     incident.resolved_by = actor
     incident.updated_at = now
-    measure_clocks(session, incident, rules)
+    # A response measured when it happened (an acknowledgement) stays as measured, whatever
+    # time the resolution is dated: a late resolved notification may date it earlier.
+    measure_clocks(session, incident, rules, keep_response=True)
     add_events(
         session,
         [
@@ -463,6 +514,7 @@ def resolve_incident(
             )
         ],
     )
+    withdraw_breaches(session, incident, now=now)
     record_breaches(session, incident, rules=rules, now=now)
 
 
@@ -503,15 +555,19 @@ def reopen_incident(
     )
 
 
-def measure_clocks(session: Session, incident: Incident, rules: RuleFile) -> None:
+def measure_clocks(
+    session: Session, incident: Incident, rules: RuleFile, *, keep_response: bool = False
+) -> None:
     """Response and resolution durations, counted on the priority's calendar.
 
     The first measurement of each (of each resolution, after a reopen) is observed in the
     durable histograms under the priority it had then; a reclassification measures again
-    but observes nothing.
+    but observes nothing. `keep_response`: a response already measured stays as it is.
     """
     observed = (incident.response_seconds, incident.resolution_seconds)
     _measure(incident, rules)
+    if keep_response and observed[0] is not None:
+        incident.response_seconds = observed[0]
     increments: Counter[CounterKey] = Counter()
     for series, before, after in (
         (RESPONSE_TIMES, observed[0], incident.response_seconds),

@@ -14,7 +14,13 @@ from collector.counts import ALERTS_RECEIVED, ALERTS_TRUNCATED
 from incident.jobs import ESCALATIONS
 from incident.outbox import NOTIFICATIONS_FAILED
 from incident.reconcile import RECONCILIATION_REPAIRS
-from incident.store import INCIDENTS_OPENED, RESOLUTION_TIMES, RESPONSE_TIMES, SLA_BREACHES
+from incident.store import (
+    INCIDENTS_OPENED,
+    RESOLUTION_TIMES,
+    RESPONSE_TIMES,
+    SLA_BREACHES,
+    SLA_BREACHES_WITHDRAWN,
+)
 from slakeeper.counters import HistogramSeries
 from slakeeper.scheduler import JOB_FAILURES
 
@@ -62,6 +68,12 @@ COUNTERS = (
     CounterDefinition(
         SLA_BREACHES,
         "Response and resolution targets missed, recorded once per incident and kind.",
+        ("service", "priority", "kind"),
+    ),
+    CounterDefinition(
+        SLA_BREACHES_WITHDRAWN,
+        "Recorded breaches withdrawn because a late resolved notification dated the "
+        "resolution before the due time.",
         ("service", "priority", "kind"),
     ),
     CounterDefinition(

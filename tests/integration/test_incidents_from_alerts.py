@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from incident.jobs import detect_breaches
+from rules.loader import load_rule_file
+from slakeeper.database import create_database_engine, writing_session
 from tests.conftest import FIXTURES
 from tests.integration.conftest import AppFactory, Clock, live_server
 from tests.integration.payloads import webhook_alert, webhook_with
@@ -228,3 +231,43 @@ def test_concurrent_webhooks_for_one_group_open_one_incident(
     assert query("SELECT count(*) FROM incidents")[0][0] == 1
     assert query("SELECT count(DISTINCT incident_id), count(incident_id) FROM alerts")[0] == (1, 40)
     assert query("SELECT count(*) FROM notifications")[0][0] == 1
+
+
+def test_a_late_resolved_notification_withdraws_the_breach_and_keeps_the_response(
+    app_client: TestClient, clock: Clock, database_url: str, query: Query
+) -> None:
+    alert = webhook_alert(
+        "Down", starts_at="2026-11-21T22:00:00Z", service="payments", severity="critical"
+    )
+    push(app_client, alert)  # opened at 23:00
+    [opened] = incidents(app_client)
+    clock.advance(minutes=10)
+    acked = app_client.post(f"/api/v1/incidents/{opened['id']}/ack", json={"actor": "ana"})
+    assert acked.status_code == 200, acked.text
+    # Days later, with nothing resolved, the scheduler records the resolution breach.
+    clock.advance(days=10)
+    engine = create_database_engine(database_url)
+    with writing_session(engine) as session:
+        detect_breaches(session, rules=load_rule_file(EXAMPLE), now=clock.now)
+    engine.dispose()
+    [breached] = incidents(app_client)
+    assert breached["resolution_breached"] and breached["response_seconds"] == 600
+    assert ("breach",) in set(query("SELECT reason FROM notifications"))
+    # Then Alertmanager's resolved notification arrives: the alert had ended at 22:30 that day,
+    # before the incident opened (it is dated from the opening, never before).
+    push(app_client, resolved(alert, "2026-11-21T22:30:00Z"))
+    [done] = incidents(app_client)
+    assert done["state"] == "resolved" and done["resolved_at"] == "2026-11-21T23:00:00Z"
+    assert done["resolution_breached"] is False
+    assert done["response_seconds"] == 600  # measured at the acknowledgement, kept
+    kinds = [event["kind"] for event in incident(app_client, done["id"])["timeline"]]
+    assert kinds.index("breach") < kinds.index("resolved") < kinds.index("breach_withdrawn")
+    [withdrawn] = [
+        e for e in incident(app_client, done["id"])["timeline"] if e["kind"] == "breach_withdrawn"
+    ]
+    assert "late resolved notification" in withdrawn["note"]
+    assert ("breach",) in set(query("SELECT reason FROM notifications"))  # sent, and kept
+    metrics = app_client.get("/metrics").text
+    assert 'slakeeper_sla_breaches_withdrawn_total{kind="resolution",' in metrics
+    report = app_client.get("/api/v1/reports/availability", params={"month": "2026-11"}).json()
+    assert report["summary"]["resolution_breaches"] == 0
