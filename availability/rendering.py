@@ -119,6 +119,27 @@ def report_csv(report: ComplianceReport) -> str:
     table = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
     for column in ("from", "to"):
         table[column] = [_plain(value) for value in table[column]]
+    # Counts stay integers where a row has none (the summary row has no warranty extension).
+    for column in table.columns:
+        if column in _COUNT_COLUMNS or column.endswith(_COUNT_SUFFIXES):
+            table[column] = table[column].astype("Int64")
+    for column in table.columns:
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+            table[column] = [_inert(value) for value in table[column]]
     ordered = list(SERVICE_COLUMNS) + [c for c in table.columns if c not in SERVICE_COLUMNS]
-    text: str = table.loc[:, ordered].to_csv(index=False, lineterminator="\n")
+    # CRLF, as RFC 4180 has it: a field holding a CR is then quoted too.
+    text: str = table.loc[:, ordered].to_csv(index=False, lineterminator="\r\n")
     return text
+
+
+_COUNT_COLUMNS = frozenset({"warranty_extension_days", "incidents"})
+_COUNT_SUFFIXES = ("_incidents", "_breaches")
+# What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    """A text cell a spreadsheet shows as text: one starting a formula gets a leading `'`."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value

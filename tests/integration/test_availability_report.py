@@ -221,3 +221,28 @@ def test_the_report_command_writes_the_same_report(
     )
     assert bad.returncode == 2
     assert "YYYY-MM" in bad.stderr
+
+
+def test_counts_in_the_csv_are_integers_as_in_json(api: TestClient, month: dict[str, Any]) -> None:
+    as_json = api.get(REPORT, params={"month": "2026-11"}).json()
+    rows = csv.DictReader(
+        io.StringIO(api.get(REPORT, params={"month": "2026-11", "format": "csv"}).text)
+    )
+    by_service = {row["service"]: row for row in rows}
+    for service in as_json["services"]:
+        row = by_service[service["service"]]
+        assert row["warranty_extension_days"] == str(service["warranty_extension_days"])
+        assert row["incidents"] == str(service["incidents"])
+    assert by_service["(all)"]["warranty_extension_days"] == ""
+
+
+def test_a_service_named_like_a_formula_is_text_in_the_csv(client: TestClient) -> None:
+    names = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    alerts = [webhook_alert("Down", service=name, severity="critical") for name in names]
+    assert client.post("/api/v1/webhooks/alertmanager", json=webhook_with(*alerts)).is_success
+    response = client.get(REPORT, params={"month": "2026-11", "format": "csv"})
+    assert response.status_code == 200, response.text
+    services = [row["service"] for row in csv.DictReader(io.StringIO(response.text))]
+    assert sorted(services[:-1]) == sorted("'" + name for name in names)
+    for line in response.text.splitlines()[1:]:
+        assert not line.lstrip('"').startswith(("=", "+", "-", "@", "\t", "\r")), line
