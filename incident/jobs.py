@@ -10,9 +10,9 @@ incident is never overtaken by a stale escalation. Whatever the timing, a step f
 the `escalations` row is inserted with ON CONFLICT DO NOTHING, and only the transaction that
 inserted it writes the timeline event, the notifications and the counter.
 
-Escalation steps are numbered from 1 where people see them (timeline, notification,
-the `step` label of `slakeeper_escalations_total`): `step="1"` is the first step of the
-priority's list in the rule file. The `escalations.step_index` column counts from 0.
+Escalation steps are numbered from 1 wherever they show (timeline, notification and its
+`Idempotency-Key`, the `step` label of `slakeeper_escalations_total`): `step="1"` is the first
+step of the priority's list in the rule file. The `escalations.step_index` column counts from 0.
 """
 
 from __future__ import annotations
@@ -162,7 +162,9 @@ def fire_step(session: Session, incident: Incident, *, step: EscalationStep, now
         incident,
         contacts=step.notify,
         reason="escalation",
-        key=f"escalation/{incident.priority}/{step.index}",
+        # Numbered from 1, as people see it; the `step-` keeps these keys apart from those of
+        # earlier versions, which counted from 0, so no message is sent again under a new key.
+        key=f"escalation/{incident.priority}/step-{number}",
         now=now,
         details={
             "priority": incident.priority,

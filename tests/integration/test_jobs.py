@@ -189,6 +189,15 @@ def test_later_steps_fire_at_their_own_time_and_notify_each_of_their_contacts(
     assert [e.after["step"] for e in events(engine, "escalated")] == [1, 2]
     assert {m.incident_id for m in messages(engine, "escalation")} == {incident}
     assert escalation_counts(engine) == {("P1", "1"): 1, ("P1", "2"): 1}
+    # One numbering everywhere: the Idempotency-Key (the message's dedupe key) and its
+    # details count steps from 1, as the timeline and the metric do.
+    assert sorted(
+        (m.dedupe_key, m.payload["details"]["step"]) for m in messages(engine, "escalation")
+    ) == [
+        (f"incident/{incident}/escalation/P1/step-1/manager1", 1),
+        (f"incident/{incident}/escalation/P1/step-2/manager2", 2),
+        (f"incident/{incident}/escalation/P1/step-2/vendor", 2),
+    ]
 
 
 def test_a_step_fired_by_another_replica_is_not_fired_again(engine: Engine) -> None:
