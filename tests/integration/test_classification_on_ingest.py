@@ -154,3 +154,28 @@ def test_reload_needs_an_api_token_when_api_tokens_are_set(make_app: AppFactory)
         assert refused.json()["error"]["code"] == "unauthorized"
         accepted = client.post("/-/reload", headers={"Authorization": "Bearer s3cret"})
         assert accepted.status_code == 200
+
+
+def test_slakeeper_s_own_alerts_are_recorded_but_open_no_incident_by_default(
+    client: TestClient, clock: Any
+) -> None:
+    # As Prometheus posts the burn-rate page `slakeeper rules prometheus` wrote.
+    burn = {
+        "labels": {
+            "alertname": "SlakeeperErrorBudgetBurn",
+            "service": "payments",
+            "severity": "page",
+            "long_window": "1h",
+            "short_window": "5m",
+        },
+        "annotations": {"summary": "Service payments is burning its error budget 14.4x too fast"},
+        "startsAt": "2026-11-21T22:00:00Z",
+    }
+    assert client.post("/api/v2/alerts", json=[burn]).status_code == 200
+    [stored] = alerts(client)
+    assert (stored["level"], stored["impact"], stored["incident_id"]) == ("info", "none", None)
+    assert client.get("/api/v1/incidents").json()["items"] == []
+    clock.advance(hours=1)
+    figures = client.get("/api/v1/services/payments/availability", params={"month": "2026-11"})
+    assert figures.status_code == 200, figures.text
+    assert (figures.json()["degraded_seconds"], figures.json()["downtime_seconds"]) == (0, 0)
