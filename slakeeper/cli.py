@@ -285,6 +285,15 @@ def rules_prometheus(args: argparse.Namespace) -> int:
         ServiceObjective(service.name, service.target_ratio) for service in loaded.services.values()
     ]
     text = render_prometheus_rules(objectives, source=str(args.file))
+    if not objectives:
+        # Not an error (the recording rules are useful alone), but never silent.
+        print(
+            f"{args.file} lists no services, so no SlakeeperErrorBudgetBurn alert rules were"
+            " written, only the recording rules. Alert rules are written per service listed"
+            " under `services:` with its `target`, e.g."
+            " `- {name: payments, matchers: ['job=~\"payments.*\"'], target: 99.9}`.",
+            file=sys.stderr,
+        )
     if args.out is None:
         sys.stdout.write(text)
     else:

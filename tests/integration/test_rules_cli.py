@@ -145,3 +145,14 @@ def test_sighup_to_the_supervisor_reloads_every_worker(
     rule_file.write_text(rules_giving("P3"))
     server = serve("--rules", str(rule_file), "--workers", "2")
     check_sighup_reload(server, rule_file, workers=2)
+
+
+def test_rules_prometheus_says_why_a_file_without_services_has_no_alert_rules(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "slo.rules.yml"
+    result = run("rules", "prometheus", str(DEFAULT_RULES), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "lists no services, so no SlakeeperErrorBudgetBurn alert rules" in result.stderr
+    assert "`services:`" in result.stderr
+    assert "# The source lists no services: no alert rules" in out.read_text()
