@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -77,6 +78,21 @@ def test_the_demo_fills_a_fresh_database_with_a_month_worth_reporting(
 
     alerts, incidents, _, windows = stored_counts(query)
     assert alerts >= 100 and incidents >= 50, "not a month worth reporting"
+    # What the command prints is what it stored, and what the README says it loads.
+    printed = re.search(
+        r"alert instances\s+(\d+) \(from (\d+) webhook notifications\)", result.stdout
+    )
+    assert printed is not None, result.stdout
+    assert int(printed[1]) == alerts
+    assert re.search(rf"^incidents\s+{incidents}:", result.stdout, re.MULTILINE), result.stdout
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    stated = re.search(
+        rf"`slakeeper demo --month {MONTH} --seed 1` loads\s+(\d+) alert instances\s+"
+        r"\(from\s+(\d+) webhook notifications\) and (\d+) incidents",
+        readme,
+    )
+    assert stated is not None, "the README does not say what the demo loads"
+    assert (int(stated[1]), int(stated[2]), int(stated[3])) == (alerts, int(printed[2]), incidents)
     # Every alert came in as webhooks do: each observation is part of a recorded delivery,
     # each instance was classified, and each alert incident holds the alerts that opened it.
     observed = query("SELECT sum(receive_count) FROM alerts")[0][0]
