@@ -31,7 +31,7 @@ from slakeeper.errors import install_error_handlers
 from slakeeper.metrics import DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
 from slakeeper.responses import JSONBody
-from slakeeper.scheduler import JobScheduler
+from slakeeper.scheduler import JobFailuresCollector, JobScheduler
 from slakeeper.settings import Settings, load_settings
 from slakeeper.strict_query import reject_unknown_query_parameters
 
@@ -108,6 +108,8 @@ def create_app(
         SlaCollector(current_figures, periods.get, cache_seconds=settings.metrics_cache_seconds)
     )
     registry.register(RulesReloadCollector(active_rules))
+    if scheduler is not None:
+        registry.register(JobFailuresCollector(scheduler))
 
     def reload_rules() -> None:
         # The failure is logged and counted by `reload`; the server carries on with the

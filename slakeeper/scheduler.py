@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +26,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -36,11 +39,21 @@ from slakeeper.counters import add_to_counters, counter_key
 from slakeeper.database import create_database_engine, error_summary, writing_session
 from slakeeper.settings import Settings
 
-__all__ = ["JOB_FAILURES", "Intervals", "JobScheduler", "running_jobs"]
+__all__ = [
+    "JOB_FAILURES",
+    "PROCESS_JOB_FAILURES",
+    "Intervals",
+    "JobFailuresCollector",
+    "JobScheduler",
+    "running_jobs",
+]
 
 log = logging.getLogger(__name__)
 
 JOB_FAILURES = "slakeeper_scheduler_job_failures_total"
+# The same failures counted in this process' memory: they show while the database, where the
+# shared counter lives, is unreachable (the outage that failed the jobs, most likely).
+PROCESS_JOB_FAILURES = "slakeeper_scheduler_job_failures_in_process_total"
 # One slow request must not hold a whole sender batch past the outbox lease.
 _REQUEST_TIMEOUT = httpx.Timeout(5.0)
 
@@ -95,12 +108,15 @@ class JobScheduler:
         _quiet_routine_logs()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._scheduler.add_listener(self._count_failure, EVENT_JOB_ERROR)
+        self._failures_lock = threading.Lock()
         self._jobs: dict[str, tuple[Callable[[], None], timedelta]] = {
             "sla": (self._check_sla, intervals.sla),
             "outbox": (self._send, intervals.outbox),
         }
         if alertmanager_url is not None:
             self._jobs["reconcile"] = (self._reconcile, intervals.reconcile)
+        # From zero for every job, so that rate() and increase() work from the first failure.
+        self._failures: dict[str, int] = dict.fromkeys(self._jobs, 0)
 
     @classmethod
     def for_settings(
@@ -188,8 +204,16 @@ class JobScheduler:
             receivers=self._receivers or None,
         )
 
+    @property
+    def failures(self) -> dict[str, int]:
+        """Failed runs per job in this process since it started."""
+        with self._failures_lock:
+            return dict(self._failures)
+
     def _count_failure(self, event: JobExecutionEvent) -> None:
         # APScheduler has logged the traceback; the counter is what an alert rule can watch.
+        with self._failures_lock:
+            self._failures[event.job_id] = self._failures.get(event.job_id, 0) + 1
         try:
             with writing_session(self._engine) as session:
                 add_to_counters(session, {counter_key(JOB_FAILURES, job=event.job_id): 1})
@@ -198,6 +222,31 @@ class JobScheduler:
             log.warning(
                 "cannot count the failure of job %s: %s", event.job_id, error_summary(error)
             )
+
+
+class JobFailuresCollector(Collector):
+    """`slakeeper_scheduler_job_failures_in_process_total{job}`, from the scheduler's memory."""
+
+    def __init__(self, scheduler: JobScheduler) -> None:
+        self._scheduler = scheduler
+
+    def describe(self) -> Iterable[Metric]:
+        return self._families()
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families()
+
+    def _families(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(
+            PROCESS_JOB_FAILURES,
+            "Scheduled job runs that raised in this process since it started, counted in memory "
+            "(shown during a database outage, when slakeeper_scheduler_job_failures_total "
+            "cannot be updated).",
+            labels=("job",),
+        )
+        for job, count in sorted(self._scheduler.failures.items()):
+            family.add_metric((job,), count)
+        yield family
 
 
 def _quiet_routine_logs() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, Select, func, select
 
 from incident.models import EscalationFiring, IncidentEvent, Notification
@@ -20,7 +21,13 @@ from rules.policy import RuleFile
 from slakeeper.app import create_app
 from slakeeper.counters import read_counters
 from slakeeper.database import create_database_engine, writing_session
-from slakeeper.scheduler import JOB_FAILURES, Intervals, JobScheduler
+from slakeeper.scheduler import (
+    JOB_FAILURES,
+    PROCESS_JOB_FAILURES,
+    Intervals,
+    JobFailuresCollector,
+    JobScheduler,
+)
 from slakeeper.settings import Settings
 from tests.conftest import fresh_postgres_database
 from tests.integration.conftest import AppFactory
@@ -304,6 +311,39 @@ def test_two_scheduler_processes_on_one_postgresql_database_escalate_exactly_onc
         escalation_keys = {key for key in keys if "/escalation/" in key}
         assert len(escalation_keys) == 3 * len(incidents)
         engine.dispose()
+
+
+def test_job_failures_during_a_database_outage_are_counted_in_the_process(
+    database_url: str,
+) -> None:
+    # The database is gone (nothing listens on port 1): every run fails, and the failure cannot
+    # be added to the shared counter, which lives in that database.
+    unreachable = (
+        "sqlite:////nonexistent/dir/slakeeper.db"
+        if database_url.startswith("sqlite")
+        else "postgresql://postgres@127.0.0.1:1/slakeeper"
+    )
+    engine = create_database_engine(unreachable)
+    scheduler = JobScheduler(
+        engine, rules=lambda: rule_file("http://127.0.0.1:1/"), clock=lambda: T0, intervals=FAST
+    )
+    registry = CollectorRegistry()
+    registry.register(JobFailuresCollector(scheduler))
+    assert registry.get_sample_value(PROCESS_JOB_FAILURES + "_total", {"job": "sla"}) is None
+    assert registry.get_sample_value(PROCESS_JOB_FAILURES, {"job": "sla"}) == 0
+    scheduler.start()
+    try:
+        eventually(lambda: min(scheduler.failures.values()) >= 2, "failures to be counted")
+    finally:
+        scheduler.shutdown()
+        engine.dispose()
+    for job in ("sla", "outbox"):
+        assert (registry.get_sample_value(PROCESS_JOB_FAILURES, {"job": job}) or 0) >= 2
+    # And /metrics of a server that runs the jobs shows the series.
+    app = create_app(Settings(database_url=database_url), run_scheduler=True)
+    with TestClient(app) as client:
+        text = client.get("/metrics").text
+    assert 'slakeeper_scheduler_job_failures_in_process_total{job="sla"} 0.0' in text
 
 
 def test_slakeeper_scheduler_refuses_an_invalid_rule_file(tmp_path: Path) -> None:
