@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from collector.admission import InflightBytes, Overloaded
 from collector.alerts import AlertStatus, Delivery, Source
 from collector.models import AlertInstance
 from collector.normalise import (
@@ -25,7 +26,7 @@ from slakeeper.errors import ApiError, validation_details
 from slakeeper.security import require_token
 from slakeeper.wire import InvalidCursor, decode_cursor, encode_cursor, rfc3339
 
-__all__ = ["DeliverySink", "create_router", "read_json_body"]
+__all__ = ["DeliverySink", "create_router", "read_json_body", "reserved_bytes"]
 
 Model = TypeVar("Model")
 
@@ -34,8 +35,14 @@ class DeliverySink(Protocol):
     def ingest(self, delivery: Delivery) -> Awaitable[None]: ...
 
 
-async def read_json_body(request: Request, limit: int) -> bytes:
-    """The request body, refused when it is not JSON (415), too large (413) or empty (400)."""
+async def read_json_body(
+    request: Request, limit: int, budget: InflightBytes | None = None
+) -> bytes:
+    """The request body, refused when it is not JSON (415), too large (413) or empty (400).
+
+    With a `budget`, the body's bytes are reserved in it (and the request refused with 503
+    when they do not fit) and stay reserved until the caller releases `reserved_bytes(request)`.
+    """
     content_type = request.headers.get("content-type")
     if content_type is not None:
         media_type = content_type.split(";", 1)[0].strip().lower()
@@ -46,16 +53,43 @@ async def read_json_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "payload_too_large", f"body of {declared} bytes exceeds {limit}")
+    if budget is not None and declared.isdigit():
+        _reserve(request, budget, int(declared))
     chunks, total = [], 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
             raise ApiError(413, "payload_too_large", f"body exceeds {limit} bytes")
+        if budget is not None and total > reserved_bytes(request):
+            _reserve(request, budget, total - reserved_bytes(request))
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body.strip():
         raise ApiError(400, "empty_body", "the request body is empty; expected JSON")
     return body
+
+
+def reserved_bytes(request: Request) -> int:
+    """The bytes `read_json_body` reserved for `request` in its budget."""
+    reserved: int = request.scope.get(_RESERVED, 0)
+    return reserved
+
+
+def _reserve(request: Request, budget: InflightBytes, size: int) -> None:
+    try:
+        budget.reserve(size)
+    except Overloaded as error:
+        raise ApiError(
+            503,
+            "overloaded",
+            f"too many bytes of pushes in flight: {error}; retry later",
+            {"in_flight_bytes": budget.in_flight, "max_inflight_bytes": budget.limit},
+            {"Retry-After": "2"},
+        ) from None
+    request.scope[_RESERVED] = reserved_bytes(request) + size
+
+
+_RESERVED = "slakeeper.reserved_bytes"
 
 
 def parse_payload(
@@ -139,6 +173,7 @@ def create_router(
     clock: Callable[[], datetime],
     max_body_bytes: int,
     ingest_tokens: Sequence[str],
+    budget: InflightBytes | None = None,
 ) -> APIRouter:
     """The collector's routes, bound to where deliveries go and how requests are checked."""
     router = APIRouter()
@@ -152,11 +187,19 @@ def create_router(
         normalise: Callable[..., Delivery],
         invalid_status: int = 422,
     ) -> Delivery:
-        body = await read_json_body(request, max_body_bytes)
-        payload = parse_payload(adapter, body, what, invalid_status)
-        delivery: Delivery = normalise(payload, now=clock())
-        await sink.ingest(delivery)
-        return delivery
+        try:
+            body = await read_json_body(request, max_body_bytes, budget)
+            payload = parse_payload(adapter, body, what, invalid_status)
+            del body  # the parsed payload is what is kept from here
+            delivery: Delivery = normalise(payload, now=clock())
+            del payload
+            await sink.ingest(delivery)
+            return delivery
+        finally:
+            # Answered (stored or refused): its bytes no longer count against the ceiling.
+            if budget is not None and reserved_bytes(request):
+                budget.release(reserved_bytes(request))
+                request.scope[_RESERVED] = 0
 
     @router.post(
         "/api/v1/webhooks/alertmanager",

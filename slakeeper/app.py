@@ -21,6 +21,7 @@ import incident.api
 import rules.api
 from availability.metrics import Refreshed, SlaCollector
 from availability.snapshot import LiveFigures, PeriodFigures, live_figures, period_figures
+from collector.admission import InflightBytes
 from incident.outbox import NOTIFICATIONS_FAILED
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules, RulesReloadCollector
@@ -158,6 +159,7 @@ def create_app(
             clock=clock,
             max_body_bytes=settings.max_body_bytes,
             ingest_tokens=settings.ingest_token_values(),
+            budget=InflightBytes(settings.max_inflight_bytes),
         )
     )
     app.include_router(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "exposure_problem", "is_loopback", "load_settings"]
@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     scheduler: bool = True
     timezone: str = "UTC"
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Request bodies being handled at once (per process), beyond which pushes get 503 and
+    # Retry-After: what bounds memory, since a push takes several times its size until stored.
+    max_inflight_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     ingest_queue_limit: int = Field(default=20_000, ge=1)
     access_log: bool = False
     log_level: str = "info"
@@ -74,6 +77,16 @@ class Settings(BaseSettings):
         if value.lower() not in levels:
             raise ValueError(f"log level must be one of {sorted(levels)}")
         return value.lower()
+
+    @model_validator(mode="after")
+    def _one_push_fits_in_flight(self) -> Settings:
+        if self.max_inflight_bytes < self.max_body_bytes:
+            raise ValueError(
+                f"max_inflight_bytes ({self.max_inflight_bytes}) must be at least "
+                f"max_body_bytes ({self.max_body_bytes}): a push of the largest size allowed "
+                "would never be admitted"
+            )
+        return self
 
     def ingest_token_values(self) -> list[str]:
         """The configured ingest tokens in clear, for comparison only."""
