@@ -45,7 +45,7 @@ def rss_mib(pid: int) -> float:
 
 def push_body(index: int, megabytes: float) -> bytes:
     """About `megabytes` of many small alerts, as a large Alertmanager group looks."""
-    alert = {
+    alert: dict[str, Any] = {
         "status": "firing",
         "labels": {
             "alertname": f"Big{index}",
