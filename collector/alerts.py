@@ -53,6 +53,9 @@ class AlertObservation:
     generator_url: str
     source: Source
     received_at: datetime
+    # The `externalURL` and `receiver` of the Alertmanager webhook that carried it, if one did.
+    origin_url: str | None = None
+    origin_receiver: str | None = None
 
 
 @dataclass(slots=True)
@@ -94,6 +97,8 @@ class AlertInstanceUpdate:
     category: str | None = None
     impact: str | None = None
     group_key: str | None = None
+    origin_url: str | None = None
+    origin_receiver: str | None = None
 
     @property
     def key(self) -> tuple[str, datetime]:
@@ -104,6 +109,8 @@ class AlertInstanceUpdate:
         if self.status is AlertStatus.FIRING and later.status is AlertStatus.RESOLVED:
             self.status = AlertStatus.RESOLVED
             self.ends_at = later.ends_at
+        self.origin_url = self.origin_url or later.origin_url
+        self.origin_receiver = self.origin_receiver or later.origin_receiver
         self.receive_count += later.receive_count
         self.first_received_at = min(self.first_received_at, later.first_received_at)
         self.last_received_at = max(self.last_received_at, later.last_received_at)
@@ -151,6 +158,8 @@ def combine_observations(
             source=observation.source,
             first_received_at=observation.received_at,
             last_received_at=observation.received_at,
+            origin_url=observation.origin_url,
+            origin_receiver=observation.origin_receiver,
         )
         existing = by_key.get(update.key)
         if existing is None:

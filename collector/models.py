@@ -55,6 +55,13 @@ class AlertInstance(Base):
     # When slakeeper stored the resolution: tells the transaction that resolved an instance
     # from one that only repeats a resolution already known.
     resolved_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the instance came from: the `externalURL` and `receiver` of the Alertmanager
+    # webhook that first reported it (NULL for Prometheus' own pushes), and the Alertmanager
+    # reconciliation found listing it. Only an instance that passed through the Alertmanager
+    # being reconciled may be resolved because that Alertmanager no longer lists it.
+    origin_url: Mapped[str | None] = mapped_column(Text)
+    origin_receiver: Mapped[str | None] = mapped_column(Text)
+    listed_by: Mapped[str | None] = mapped_column(Text)
 
 
 class DeliveryRecord(Base):

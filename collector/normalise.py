@@ -49,7 +49,10 @@ def _from_webhook(
     return Delivery(
         source=source,
         received_at=now,
-        alerts=tuple(_webhook_observation(alert, source, now) for alert in payload.alerts),
+        alerts=tuple(
+            _webhook_observation(alert, source, now, payload.externalURL, payload.receiver)
+            for alert in payload.alerts
+        ),
         receiver=payload.receiver or None,
         status=payload.status,
         group_key=payload.groupKey or None,
@@ -61,7 +64,9 @@ def _from_webhook(
 _STATUSES = {status.value: status for status in AlertStatus}
 
 
-def _webhook_observation(alert: WebhookAlert, source: Source, now: datetime) -> AlertObservation:
+def _webhook_observation(
+    alert: WebhookAlert, source: Source, now: datetime, external_url: str, receiver: str
+) -> AlertObservation:
     status = _STATUSES[alert.status]
     ends_at = None
     if status is AlertStatus.RESOLVED:
@@ -77,4 +82,6 @@ def _webhook_observation(alert: WebhookAlert, source: Source, now: datetime) -> 
         generator_url=alert.generatorURL,
         source=source,
         received_at=now,
+        origin_url=external_url or None,
+        origin_receiver=receiver or None,
     )

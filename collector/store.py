@@ -60,6 +60,8 @@ _UPSERT_COLUMNS = (
     "impact",
     "group_key",
     "resolved_received_at",
+    "origin_url",
+    "origin_receiver",
 )
 
 
@@ -169,6 +171,10 @@ def _merge_into_existing(excluded: Any) -> dict[str, ColumnElement[Any]]:
         "resolved_received_at": case(
             (resolved, _table.c.resolved_received_at), else_=excluded.resolved_received_at
         ),
+        # The first webhook's origin stays; an instance stored before origins were kept
+        # takes the next one's.
+        "origin_url": func.coalesce(_table.c.origin_url, excluded.origin_url),
+        "origin_receiver": func.coalesce(_table.c.origin_receiver, excluded.origin_receiver),
     }
 
 
@@ -192,6 +198,8 @@ def _row(update: AlertInstanceUpdate, now: datetime) -> dict[str, Any]:
         "impact": update.impact,
         "group_key": update.group_key,
         "resolved_received_at": now if update.status is AlertStatus.RESOLVED else None,
+        "origin_url": update.origin_url,
+        "origin_receiver": update.origin_receiver,
     }
 
 

@@ -7,10 +7,14 @@ incidents open and auto-resolve exactly as for a webhook:
 
 - a *missing firing*: an alert Alertmanager lists that slakeeper does not know by
   `(fingerprint, startsAt)` is ingested as a firing observation;
-- a *lost resolved*: an instance slakeeper holds as firing, first reported by Alertmanager,
-  that Alertmanager no longer lists is resolved at `now` (or when a later start of the same
-  alert began). Instances Prometheus pushed directly never passed through Alertmanager, so
-  its list says nothing about them.
+- a *lost resolved*: an instance slakeeper holds as firing, delivered by *this*
+  Alertmanager, that it no longer lists is resolved at `now` (or when a later start of the
+  same alert began). Delivered by this Alertmanager means: its webhook carried one of this
+  Alertmanager's external URLs (the URL reconciliation reads, and any set in
+  `alertmanager_external_urls`), or an earlier run found it in this Alertmanager's list.
+  Anything else (Prometheus' own pushes, a webhook posted by hand, an old firing replayed,
+  another Alertmanager's alerts) never passed through it, so its list says nothing about
+  them: resolving those turned a replayed firing into an 11-day outage.
 
 What Alertmanager 0.25 does, checked against the real binary (the captured answer is
 tests/fixtures/alertmanager_v2_alerts.json), and what follows from it:
@@ -31,12 +35,14 @@ tests/fixtures/alertmanager_v2_alerts.json), and what follows from it:
 
 from __future__ import annotations
 
+import typing
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import (
@@ -47,7 +53,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from collector.alerts import AlertObservation, AlertStatus, Delivery, Source
@@ -70,6 +76,7 @@ __all__ = [
     "RepairKind",
     "RepairPlan",
     "alertmanager_endpoint",
+    "comparable_url",
     "parse_alerts",
     "parse_started_at",
     "plan_repairs",
@@ -123,7 +130,9 @@ class AlertmanagerSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class HeldInstance:
-    """An instance slakeeper holds as firing and first heard of from Alertmanager."""
+    """An instance slakeeper holds as firing and first heard of from an Alertmanager: the
+    `origin_url`/`origin_receiver` of the webhook that brought it, and the Alertmanager
+    reconciliation found listing it (`listed_by`)."""
 
     fingerprint: str
     starts_at: datetime
@@ -131,17 +140,78 @@ class HeldInstance:
     labels: dict[str, str]
     annotations: dict[str, str]
     generator_url: str
+    origin_url: str | None = None
+    origin_receiver: str | None = None
+    listed_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Which Alertmanager is reconciled: the URL it is read at (`url`, comparable) and every
+    URL its webhooks may carry as `externalURL` (`external_urls`, comparable, `url` among
+    them); with `receivers`, only webhooks of those receivers count as its deliveries."""
+
+    url: str
+    external_urls: frozenset[str]
+    receivers: frozenset[str] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        alertmanager_url: str,
+        external_urls: Iterable[str] = (),
+        receivers: Collection[str] | None = None,
+    ) -> Origin:
+        url = comparable_url(alertmanager_url)
+        return cls(
+            url,
+            frozenset({url, *map(comparable_url, external_urls)}),
+            frozenset(receivers) if receivers else None,
+        )
+
+    def delivered(self, held: HeldInstance) -> bool:
+        """Whether `held` passed through this Alertmanager, so its list speaks for it."""
+        if held.listed_by is not None and comparable_url(held.listed_by) == self.url:
+            return True
+        if held.origin_url is None or comparable_url(held.origin_url) not in self.external_urls:
+            return False
+        return (
+            self.receivers is None
+            or held.origin_receiver == RECEIVER
+            or held.origin_receiver in self.receivers
+        )
+
+
+def comparable_url(url: str) -> str:
+    """`url` as two spellings of one Alertmanager compare: lower-case scheme and host, no
+    default port, credentials, query or trailing slash (`HTTP://AM:80/x/` is `http://am/x`)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and (scheme, port) not in {("http", 80), ("https", 443)}:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{parts.path.rstrip('/')}"
 
 
 @dataclass(frozen=True, slots=True)
 class RepairPlan:
     """Observations to ingest (`missing` instances, `lost` resolutions), how many instances
-    the grace kept firing, and why no lost resolved was looked for, if none was."""
+    the grace kept firing, and why no lost resolved was looked for, if none was; the held
+    instances this Alertmanager lists that are to be marked as `listed` by it, and how many
+    held instances were left alone as `foreign` (not delivered by it)."""
 
     missing: tuple[AlertObservation, ...]
     lost: tuple[AlertObservation, ...]
     held_back: int
     skipped_reason: str | None
+    listed: tuple[tuple[str, datetime], ...] = ()
+    foreign: int = 0
 
 
 def _utc(value: datetime) -> datetime:
@@ -218,19 +288,21 @@ def plan_repairs(
     known: Iterable[tuple[str, datetime]],
     now: datetime,
     grace: timedelta = DEFAULT_GRACE,
-    receivers: Collection[str] | None = None,
+    origin: Origin,
 ) -> RepairPlan:
     """What to repair, given Alertmanager's `alerts` (its process `started_at`) and slakeeper's
     `held_firing` instances and `known` keys (every instance of the listed fingerprints).
 
-    With `receivers`, only alerts routed to one of them are added; any listed alert still
-    counts as present, so an instance is never resolved because of its route.
+    Only held instances `origin` delivered may be resolved. With `origin.receivers`, only
+    alerts routed to one of them are added (or marked listed); any listed alert still counts
+    as present, so an instance is never resolved because of its route.
     """
+    receivers = origin.receivers
     listed = {(alert.fingerprint, _millisecond(alert.starts_at)): alert for alert in alerts}
     known_keys = {(fingerprint, _millisecond(start)) for fingerprint, start in known}
     known_keys.update((held.fingerprint, _millisecond(held.starts_at)) for held in held_firing)
     missing = tuple(
-        _observation(alert, now)
+        _observation(alert, now, origin)
         for key, alert in sorted(listed.items())
         if key not in known_keys
         and not alert.suppressed
@@ -240,10 +312,21 @@ def plan_repairs(
     up_for = now - started_at
     young = up_for < grace
     lost: list[AlertObservation] = []
-    held_back = 0
+    marked: list[tuple[str, datetime]] = []
+    held_back = foreign = 0
     for held in sorted(held_firing, key=lambda held: (held.fingerprint, held.starts_at)):
         still_listed = listed.get((held.fingerprint, _millisecond(held.starts_at)))
-        if still_listed is not None:
+        if (
+            still_listed is not None
+            and (held.listed_by is None or comparable_url(held.listed_by) != origin.url)
+            and (receivers is None or not receivers.isdisjoint(still_listed.receivers))
+        ):
+            # This Alertmanager has it: from now on its list speaks for it.
+            marked.append((held.fingerprint, held.starts_at))
+            held = replace(held, listed_by=origin.url)
+        if not origin.delivered(held):
+            foreign += 1
+        elif still_listed is not None:
             if still_listed.ends_at is not None and still_listed.ends_at <= now:
                 lost.append(_resolution(held, still_listed.ends_at, now))
         elif young or held.last_received_at > now - grace:
@@ -260,10 +343,10 @@ def plan_repairs(
             f"Alertmanager has been up for {max(up_for.total_seconds(), 0):.0f} s, less than "
             f"the {grace.total_seconds():.0f} s grace: its list may not be complete yet"
         )
-    return RepairPlan(missing, tuple(lost), held_back, skipped_reason)
+    return RepairPlan(missing, tuple(lost), held_back, skipped_reason, tuple(marked), foreign)
 
 
-def _observation(alert: AlertmanagerAlert, now: datetime) -> AlertObservation:
+def _observation(alert: AlertmanagerAlert, now: datetime, origin: Origin) -> AlertObservation:
     ended = alert.ends_at is not None and alert.ends_at <= now
     return AlertObservation(
         fingerprint=alert.fingerprint,
@@ -275,6 +358,8 @@ def _observation(alert: AlertmanagerAlert, now: datetime) -> AlertObservation:
         generator_url=alert.generator_url,
         source=Source.ALERTMANAGER,
         received_at=now,
+        origin_url=origin.url,
+        origin_receiver=RECEIVER,
     )
 
 
@@ -339,6 +424,8 @@ class ReconcileReport:
     resolved: int
     held_back: int
     skipped_reason: str | None
+    foreign: int = 0
+    """Instances held firing that this Alertmanager did not deliver, left alone."""
 
 
 def read_alertmanager(client: httpx.Client, alertmanager_url: str) -> AlertmanagerSnapshot:
@@ -403,11 +490,17 @@ def reconcile_alerts(
     now: datetime,
     grace: timedelta = DEFAULT_GRACE,
     receivers: Collection[str] | None = None,
+    external_urls: Iterable[str] = (),
 ) -> ReconcileReport:
     """Read Alertmanager, then repair missing firings and lost resolveds in one transaction.
 
+    `external_urls` are the URLs, besides `alertmanager_url`, that this Alertmanager's
+    webhooks carry as `externalURL` (its `--web.external-url`, its cluster peers').
     Raises AlertmanagerUnavailable, having changed nothing, if Alertmanager cannot be read.
     """
+    origin = Origin.of(
+        _shown(alertmanager_endpoint(alertmanager_url, "")), external_urls, receivers
+    )
     if grace < timedelta(0):
         raise ValueError(f"grace must not be negative, got {grace}")
     # Outside the transaction: a slow Alertmanager must not hold the database's write lock.
@@ -420,8 +513,9 @@ def reconcile_alerts(
             known=_known_keys(session, {alert.fingerprint for alert in snapshot.alerts}),
             now=now,
             grace=grace,
-            receivers=receivers,
+            origin=origin,
         )
+        _mark_listed(session, plan.listed, origin.url)
         repairs = plan.missing + plan.lost
         if repairs:
             delivery = Delivery(
@@ -439,6 +533,7 @@ def reconcile_alerts(
         resolved=len(plan.lost),
         held_back=plan.held_back,
         skipped_reason=plan.skipped_reason,
+        foreign=plan.foreign,
     )
 
 
@@ -453,11 +548,28 @@ def _held_firing(session: Session) -> list[HeldInstance]:
             AlertInstance.labels,
             AlertInstance.annotations,
             AlertInstance.generator_url,
+            AlertInstance.origin_url,
+            AlertInstance.origin_receiver,
+            AlertInstance.listed_by,
         )
         .where(AlertInstance.status == AlertStatus.FIRING.value)
         .where(AlertInstance.source == Source.ALERTMANAGER.value)
     )
     return [HeldInstance(*row) for row in rows]
+
+
+def _mark_listed(session: Session, keys: Sequence[tuple[str, datetime]], url: str) -> None:
+    # Once per instance: a later run finds it marked. One statement for all of them.
+    if keys:
+        table = typing.cast(Table, AlertInstance.__table__)
+        alerts = table.c
+        session.execute(
+            update(table)
+            .where(alerts.fingerprint == bindparam("key_fingerprint"))
+            .where(alerts.starts_at == bindparam("key_starts_at"))
+            .values(listed_by=url),
+            [{"key_fingerprint": f, "key_starts_at": start} for f, start in keys],
+        )
 
 
 _CHUNK = 500

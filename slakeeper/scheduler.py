@@ -96,8 +96,11 @@ class JobScheduler:
         intervals: Intervals = Intervals(),
         reconcile_grace: timedelta | None = None,
         receivers: Collection[str] = (),
+        external_urls: Collection[str] = (),
     ) -> None:
         self._engine = engine
+        self._external_urls = tuple(external_urls)
+        self._foreign_seen = 0
         self._reconcile_grace = reconcile_grace
         self._receivers = tuple(receivers)
         self._rules = rules
@@ -131,6 +134,7 @@ class JobScheduler:
             intervals=Intervals.of(settings),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
             receivers=settings.alertmanager_receivers,
+            external_urls=settings.alertmanager_external_urls,
         )
 
     @property
@@ -194,7 +198,7 @@ class JobScheduler:
         # Imported when first needed: an installation without Alertmanager never loads it.
         from incident.reconcile import DEFAULT_GRACE, reconcile_alerts
 
-        reconcile_alerts(
+        report = reconcile_alerts(
             self._engine,
             rules=self._rules(),
             client=self._client,
@@ -202,7 +206,23 @@ class JobScheduler:
             now=self._clock(),
             grace=DEFAULT_GRACE if self._reconcile_grace is None else self._reconcile_grace,
             receivers=self._receivers or None,
+            external_urls=self._external_urls,
         )
+        if report.added or report.resolved:
+            log.info(
+                "reconciliation added %d alerts and resolved %d", report.added, report.resolved
+            )
+        if report.foreign != self._foreign_seen:
+            # Said when it changes, not every run: an operator whose Alertmanager's external
+            # URL is not configured learns why its alerts are left alone.
+            self._foreign_seen = report.foreign
+            if report.foreign:
+                log.info(
+                    "reconciliation leaves %d firing alerts alone: neither delivered with one of "
+                    "this Alertmanager's external URLs nor found in its list "
+                    "(see SLAKEEPER_ALERTMANAGER_EXTERNAL_URLS)",
+                    report.foreign,
+                )
 
     @property
     def failures(self) -> dict[str, int]:

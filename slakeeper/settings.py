@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # Reconciliation adds only alerts Alertmanager routes to one of these receivers (the
     # ones whose webhook is slakeeper); empty: every alert it lists.
     alertmanager_receivers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The `externalURL`s (`--web.external-url`, of it and its cluster peers) that Alertmanager's
+    # webhooks carry, besides `alertmanager_url`: only instances delivered with one of them, or
+    # found in its list by an earlier run, may be resolved by reconciliation.
+    alertmanager_external_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Whether `serve` runs the scheduled jobs; off when `slakeeper scheduler` runs them apart.
     scheduler: bool = True
     timezone: str = "UTC"
@@ -54,7 +58,13 @@ class Settings(BaseSettings):
     # in the background (s); 0 computes them at every scrape.
     availability_refresh_seconds: float = Field(default=60.0, ge=0, le=3600)
 
-    @field_validator("ingest_tokens", "api_tokens", "alertmanager_receivers", mode="before")
+    @field_validator(
+        "ingest_tokens",
+        "api_tokens",
+        "alertmanager_receivers",
+        "alertmanager_external_urls",
+        mode="before",
+    )
     @classmethod
     def _split_tokens(cls, value: Any) -> Any:
         if isinstance(value, str):

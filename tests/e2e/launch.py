@@ -131,6 +131,8 @@ def start_alertmanager(
             f"--config.file={config}",
             f"--storage.path={workdir / f'{name}-data'}",
             f"--web.listen-address=127.0.0.1:{port}",
+            # As deployed: the URL its webhooks carry is the one slakeeper reconciles with.
+            f"--web.external-url=http://127.0.0.1:{port}",
             "--cluster.listen-address=",
             "--log.level=debug",
         ],

@@ -179,13 +179,17 @@ def am_alert(alertname: str, *, starts_at: datetime, **labels: str) -> dict[str,
     }
 
 
-def receive_webhook(engine: Engine, alert: dict[str, Any], *, at: datetime) -> None:
-    """Store `alert` as slakeeper does when Alertmanager's webhook for it arrives at `at`."""
+def receive_webhook(
+    engine: Engine, alert: dict[str, Any], *, at: datetime, external_url: str
+) -> None:
+    """Store `alert` as slakeeper does when the webhook for it, from the Alertmanager whose
+    `--web.external-url` is `external_url`, arrives at `at`."""
     payload = {
         "version": "4",
         "status": "firing",
         "receiver": "slakeeper",
         "groupKey": "{}:{}",
+        "externalURL": external_url,
         "alerts": [
             {
                 **alert,
@@ -325,7 +329,9 @@ def test_an_alert_alertmanager_no_longer_has_is_resolved_and_its_incident_with_i
     name = unique_name("LostResolved")
     alert = am_alert(name, starts_at=utc_now() - timedelta(minutes=10))
     alertmanager.post(alert)
-    receive_webhook(engine, alert, at=utc_now() - timedelta(seconds=1))
+    receive_webhook(
+        engine, alert, at=utc_now() - timedelta(seconds=1), external_url=alertmanager.url
+    )
     [held] = alerts_named(engine, name)
     assert incident_of(engine, held).state == "open"
     # It resolves in Alertmanager, and the resolved webhook is lost.
@@ -349,7 +355,9 @@ def test_a_start_with_microseconds_is_recognised_in_the_millisecond_listing(
     name = unique_name("Precise")
     alert = am_alert(name, starts_at=utc_now() - timedelta(minutes=4, microseconds=321))
     alertmanager.post(alert)
-    receive_webhook(engine, alert, at=utc_now() - timedelta(minutes=1))
+    receive_webhook(
+        engine, alert, at=utc_now() - timedelta(minutes=1), external_url=alertmanager.url
+    )
     before = everything(engine)
 
     report = reconcile(engine, alertmanager, grace=NO_GRACE)
@@ -364,7 +372,9 @@ def test_silenced_alerts_stay_firing_and_unknown_ones_are_not_added(
     held_name, unknown_name = unique_name("SilencedHeld"), unique_name("SilencedUnknown")
     held_alert = am_alert(held_name, starts_at=utc_now() - timedelta(minutes=9))
     alertmanager.post(held_alert, am_alert(unknown_name, starts_at=utc_now()))
-    receive_webhook(engine, held_alert, at=utc_now() - timedelta(minutes=1))
+    receive_webhook(
+        engine, held_alert, at=utc_now() - timedelta(minutes=1), external_url=alertmanager.url
+    )
     alertmanager.silence(held_name)
     alertmanager.silence(unknown_name)
     wait_until(
@@ -385,7 +395,9 @@ def test_nothing_is_resolved_while_alertmanager_is_up_for_less_than_the_grace(
     held_name, new_name = unique_name("HeldThroughRestart"), unique_name("NewAfterRestart")
     held_alert = am_alert(held_name, starts_at=utc_now() - timedelta(hours=1))
     alertmanager.post(held_alert)
-    receive_webhook(engine, held_alert, at=utc_now() - timedelta(minutes=30))
+    receive_webhook(
+        engine, held_alert, at=utc_now() - timedelta(minutes=30), external_url=alertmanager.url
+    )
     alertmanager.end(held_alert)
     alertmanager.post(am_alert(new_name, starts_at=utc_now()))
 
@@ -414,10 +426,12 @@ def test_an_instance_received_within_the_grace_is_not_resolved(
     recent_alert = am_alert(recent, starts_at=utc_now() - timedelta(minutes=2))
     old_alert = am_alert(old, starts_at=utc_now() - timedelta(minutes=2))
     alertmanager.post(recent_alert, old_alert)
-    receive_webhook(engine, old_alert, at=utc_now() - timedelta(minutes=1))
+    receive_webhook(
+        engine, old_alert, at=utc_now() - timedelta(minutes=1), external_url=alertmanager.url
+    )
     alertmanager.end(recent_alert, old_alert)
     # A webhook that raced the GET: Alertmanager sent it, then dropped the alert.
-    receive_webhook(engine, recent_alert, at=utc_now())
+    receive_webhook(engine, recent_alert, at=utc_now(), external_url=alertmanager.url)
 
     report = reconcile(engine, alertmanager, grace=grace)
 
@@ -436,7 +450,9 @@ def test_an_alertmanager_that_cannot_be_read_changes_nothing(
     name = unique_name("HeldWhileUnreadable")
     alert = am_alert(name, starts_at=utc_now() - timedelta(minutes=5))
     alertmanager.post(alert)
-    receive_webhook(engine, alert, at=utc_now() - timedelta(minutes=1))
+    receive_webhook(
+        engine, alert, at=utc_now() - timedelta(minutes=1), external_url=alertmanager.url
+    )
     alertmanager.end(alert)
     alertmanager.post(am_alert(unique_name("NotAddedEither"), starts_at=utc_now()))
     before = everything(engine)
@@ -458,7 +474,9 @@ def test_reconciling_twice_changes_nothing_the_second_time(
     lost, new = unique_name("TwiceLost"), unique_name("TwiceNew")
     lost_alert = am_alert(lost, starts_at=utc_now() - timedelta(minutes=20))
     alertmanager.post(lost_alert)
-    receive_webhook(engine, lost_alert, at=utc_now() - timedelta(minutes=1))
+    receive_webhook(
+        engine, lost_alert, at=utc_now() - timedelta(minutes=1), external_url=alertmanager.url
+    )
     alertmanager.end(lost_alert)
     alertmanager.post(am_alert(new, starts_at=utc_now() - timedelta(minutes=2)))
 
@@ -488,3 +506,72 @@ def test_the_captured_fixture_has_the_shape_the_real_binary_answers(
     [live] = alertmanager.listed()
     assert set(live) == set(fixture[0]) | {"generatorURL"}
     assert set(live["status"]) == set(fixture[0]["status"])
+
+
+def test_only_what_this_alertmanager_delivered_or_listed_is_resolved(
+    alertmanager: RealAlertmanager, engine: Engine
+) -> None:
+    # Webhooks of this Alertmanager (its externalURL is its URL here), one posted by hand with
+    # a fixture's externalURL, and an old firing replayed: none of them fires in it any more.
+    ours, by_hand, replayed = (unique_name(n) for n in ("Ours", "ByHand", "Replayed"))
+    ours_alert = am_alert(ours, starts_at=utc_now() - timedelta(minutes=10))
+    alertmanager.post(ours_alert)
+    receive_webhook(
+        engine, ours_alert, at=utc_now() - timedelta(minutes=1), external_url=alertmanager.url
+    )
+    alertmanager.end(ours_alert)
+    receive_webhook(
+        engine,
+        am_alert(by_hand, starts_at=utc_now() - timedelta(minutes=10)),
+        at=utc_now() - timedelta(minutes=1),
+        external_url="http://alertmanager.example.org:9093",
+    )
+    receive_webhook(
+        engine,
+        am_alert(replayed, starts_at=utc_now() - timedelta(days=11)),
+        at=utc_now() - timedelta(minutes=1),
+        external_url="",
+    )
+
+    report = reconcile(engine, alertmanager, grace=NO_GRACE)
+
+    assert (report.resolved, report.foreign) == (1, 2)
+    assert [a.status for a in alerts_named(engine, ours)] == ["resolved"]
+    assert [a.status for a in alerts_named(engine, by_hand)] == ["firing"]
+    assert [a.status for a in alerts_named(engine, replayed)] == ["firing"]
+
+
+def test_an_alert_found_in_the_list_is_repaired_later_whatever_its_external_url(
+    alertmanager: RealAlertmanager, engine: Engine
+) -> None:
+    # Alertmanager without --web.external-url names itself http://<hostname>:<port>.
+    name = unique_name("ListedFirst")
+    alert = am_alert(name, starts_at=utc_now() - timedelta(minutes=10))
+    alertmanager.post(alert)
+    receive_webhook(
+        engine, alert, at=utc_now() - timedelta(minutes=1), external_url="http://am-7:9093"
+    )
+
+    first = reconcile(engine, alertmanager, grace=NO_GRACE)
+    [marked] = alerts_named(engine, name)
+    alertmanager.end(alert)
+    second = reconcile(engine, alertmanager, grace=NO_GRACE)
+
+    assert (first.resolved, second.resolved, second.foreign) == (0, 1, 0)
+    assert marked.listed_by == alertmanager.url and marked.origin_url == "http://am-7:9093"
+    assert [a.status for a in alerts_named(engine, name)] == ["resolved"]
+
+
+def test_an_instance_keeps_the_origin_of_the_webhook_that_first_reported_it(
+    engine: Engine,
+) -> None:
+    name = unique_name("Origin")
+    alert = am_alert(name, starts_at=utc_now() - timedelta(minutes=10))
+    receive_webhook(engine, alert, at=utc_now() - timedelta(minutes=2), external_url="http://one")
+    receive_webhook(engine, alert, at=utc_now() - timedelta(minutes=1), external_url="http://two")
+    [stored] = alerts_named(engine, name)
+    assert (stored.origin_url, stored.origin_receiver, stored.receive_count) == (
+        "http://one",
+        "slakeeper",
+        2,
+    )

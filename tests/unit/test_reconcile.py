@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -24,9 +25,11 @@ from incident.reconcile import (
     AlertmanagerAlert,
     AlertmanagerUnavailable,
     HeldInstance,
+    Origin,
     RepairKind,
     RepairPlan,
     alertmanager_endpoint,
+    comparable_url,
     parse_alerts,
     parse_started_at,
     plan_repairs,
@@ -41,6 +44,8 @@ NOW = datetime(2026, 11, 22, 2, 21, 20, tzinfo=UTC)
 LONG_UP = NOW - timedelta(hours=1)
 AN_HOUR_AGO = NOW - timedelta(hours=1)
 LISTED = parse_alerts(fixture_text("alertmanager_v2_alerts.json").encode())
+AM = "http://127.0.0.1:9093"
+"""The Alertmanager reconciled: the URL read, and the `externalURL` its webhooks carry."""
 
 
 def listed(alertname: str, instance: str | None = None) -> AlertmanagerAlert:
@@ -58,7 +63,11 @@ def held(
     starts_at: datetime = NOW - timedelta(hours=2),
     last_received_at: datetime = AN_HOUR_AGO,
     fingerprint: str | None = None,
+    origin_url: str | None = AM,
+    origin_receiver: str | None = "slakeeper",
+    listed_by: str | None = None,
 ) -> HeldInstance:
+    """An instance a webhook of `origin_url` (by default, the reconciled one) brought."""
     labels = {"alertname": alertname, "severity": "critical"}
     return HeldInstance(
         fingerprint=fingerprint or labels_fingerprint(labels),
@@ -67,6 +76,9 @@ def held(
         labels=labels,
         annotations={},
         generator_url="",
+        origin_url=origin_url,
+        origin_receiver=origin_receiver,
+        listed_by=listed_by,
     )
 
 
@@ -75,8 +87,10 @@ def held_as_listed(
     *,
     starts_at: datetime | None = None,
     last_received_at: datetime = AN_HOUR_AGO,
+    listed_by: str | None = AM,
 ) -> HeldInstance:
-    """The instance slakeeper would hold for `alert`, had its webhook arrived."""
+    """The instance slakeeper would hold for `alert`, had its webhook arrived; by default an
+    earlier run found it listed."""
     return HeldInstance(
         fingerprint=alert.fingerprint,
         starts_at=starts_at or alert.starts_at,
@@ -84,6 +98,9 @@ def held_as_listed(
         labels=alert.labels,
         annotations=alert.annotations,
         generator_url=alert.generator_url,
+        origin_url=AM,
+        origin_receiver="slakeeper",
+        listed_by=listed_by,
     )
 
 
@@ -96,6 +113,7 @@ def plan(
     now: datetime = NOW,
     grace: timedelta = timedelta(minutes=5),
     receivers: Iterable[str] | None = None,
+    external_urls: Iterable[str] = (),
 ) -> RepairPlan:
     return plan_repairs(
         tuple(alerts),
@@ -104,7 +122,7 @@ def plan(
         known=tuple(known),
         now=now,
         grace=grace,
-        receivers=None if receivers is None else frozenset(receivers),
+        origin=Origin.of(AM, external_urls, None if receivers is None else list(receivers)),
     )
 
 
@@ -269,6 +287,71 @@ def test_receivers_limit_what_is_added_but_any_listed_alert_is_present() -> None
     repairs = plan(held_firing=[watchdog], receivers=["slakeeper"])
     assert {o.labels["alertname"] for o in repairs.missing} == {"DiskFull", "InjectedAlert"}
     assert repairs.lost == ()
+
+
+def test_an_instance_another_alertmanager_delivered_is_not_resolved() -> None:
+    # Posted by hand with a fixture's externalURL, or an old firing replayed: this
+    # Alertmanager never had it, so its list says nothing about it.
+    by_hand = held("ByHand", origin_url="http://alertmanager.example.org:9093")
+    from_nowhere = held("NoOrigin", origin_url=None, origin_receiver=None)
+    repairs = plan(held_firing=[by_hand, from_nowhere], known=known_all())
+    assert (repairs.lost, repairs.held_back, repairs.foreign) == ((), 0, 2)
+
+
+def test_an_instance_found_in_the_list_is_repaired_whoever_delivered_it() -> None:
+    # An Alertmanager without --web.external-url names itself http://<hostname>:9093.
+    db1 = listed("DiskFull", "db1")
+    instance = HeldInstance(
+        fingerprint=db1.fingerprint,
+        starts_at=db1.starts_at,
+        last_received_at=AN_HOUR_AGO,
+        labels=db1.labels,
+        annotations=db1.annotations,
+        generator_url=db1.generator_url,
+        origin_url="http://am-host-7:9093",
+        origin_receiver="slakeeper",
+    )
+    first = plan(held_firing=[instance], known=known_all())
+    assert (first.listed, first.lost, first.foreign) == (((db1.fingerprint, db1.starts_at),), (), 0)
+
+    marked = replace(instance, listed_by=AM)
+    gone = plan(alerts=[a for a in LISTED if a != db1], held_firing=[marked], known=known_all())
+    assert [(o.fingerprint, o.ends_at) for o in gone.lost] == [(db1.fingerprint, NOW)]
+    assert gone.listed == ()
+
+
+def test_the_configured_external_urls_are_this_alertmanagers_however_spelled() -> None:
+    named = held(origin_url="HTTP://AM.example.org:80/")
+    assert plan(held_firing=[named], known=known_all()).foreign == 1
+    repairs = plan(held_firing=[named], known=known_all(), external_urls=["http://am.example.org"])
+    assert (len(repairs.lost), repairs.foreign) == (1, 0)
+
+
+def test_with_receivers_only_their_webhooks_are_this_alertmanagers_deliveries() -> None:
+    other = held("Other", origin_receiver="another-team")
+    ours = held("Ours", origin_receiver="slakeeper")
+    repairs = plan(held_firing=[other, ours], known=known_all(), receivers=["slakeeper"])
+    assert [o.labels["alertname"] for o in repairs.lost] == ["Ours"]
+    assert repairs.foreign == 1
+
+
+def test_a_listed_alert_routed_elsewhere_is_not_marked_as_delivered() -> None:
+    watchdog = held_as_listed(listed("Watchdog"), listed_by=None)
+    repairs = plan(held_firing=[watchdog], known=known_all(), receivers=["slakeeper"])
+    assert repairs.listed == ()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:9093/", "http://127.0.0.1:9093"),
+        ("HTTPS://AM.Example.org:443/am//", "https://am.example.org/am"),
+        ("http://ops:s3cret@am.local:80/x?token=t", "http://am.local/x"),
+        ("http://[::1]:9093", "http://[::1]:9093"),
+    ],
+)
+def test_urls_compare_as_the_same_alertmanager(url: str, expected: str) -> None:
+    assert comparable_url(url) == expected
 
 
 def test_planning_again_after_the_repairs_repairs_nothing() -> None:
