@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 import availability.api
+import collector.alertmanager_api
 import collector.api
 import incident.api
 import rules.api
@@ -160,6 +161,11 @@ def create_app(
             max_body_bytes=settings.max_body_bytes,
             ingest_tokens=settings.ingest_token_values(),
             budget=InflightBytes(settings.max_inflight_bytes),
+        )
+    )
+    app.include_router(
+        collector.alertmanager_api.create_router(
+            sessions=sessions, clock=clock, version=__version__, started_at=clock()
         )
     )
     app.include_router(
