@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.alertmanager_view import AlertSelection, HeldAlert, receiver_name
 from collector.alerts import AlertStatus
 from collector.models import AlertInstance
-from collector.store import SCAN_BUDGET_ROWS
-from rules.matchers import Matcher, MatchOp
+from collector.store import SCAN_BUDGET_ROWS, label_condition
 
 __all__ = ["MAX_LISTED_ALERTS", "FiringList", "firing_alerts"]
 
@@ -61,7 +60,7 @@ def firing_alerts(
     if selection.excludes_everything:
         return FiringList([], truncated=False)
     conditions = [AlertInstance.status == AlertStatus.FIRING.value]
-    conditions.extend(_label_condition(m) for m in selection.equality_matchers)
+    conditions.extend(label_condition(m) for m in selection.equality_matchers)
     listed: list[HeldAlert] = []
     examined = 0
     last_seen: str | None = None
@@ -102,12 +101,3 @@ def firing_alerts(
 def _sorted(alerts: list[HeldAlert], *, truncated: bool) -> FiringList:
     # In code-point order, as Go compares strings, whatever the database's collation.
     return FiringList(sorted(alerts, key=lambda alert: alert.fingerprint), truncated)
-
-
-def _label_condition(matcher: Matcher) -> ColumnElement[bool]:
-    # As `collector.store` reads a label: a missing one is the empty string.
-    value = func.coalesce(AlertInstance.labels[matcher.name].as_string(), "")
-    if matcher.op is MatchOp.EQUAL:
-        return value == matcher.value
-    assert matcher.op is MatchOp.NOT_EQUAL, f"{matcher} is evaluated by RE2"
-    return value != matcher.value

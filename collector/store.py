@@ -36,6 +36,7 @@ __all__ = [
     "list_alerts",
     "record_deliveries",
     "firing_starts",
+    "label_condition",
     "upsert_alert_instances",
 ]
 
@@ -318,7 +319,7 @@ def list_alerts(
         )
     if query.until is not None:
         conditions.append(AlertInstance.starts_at < query.until)
-    conditions.extend(_label_condition(m) for m in query.matchers if not m.is_regex)
+    conditions.extend(label_condition(m) for m in query.matchers if not m.is_regex)
     regexes = [m for m in query.matchers if m.is_regex]
     if regexes:
         return _scan(session, conditions, regexes, query, scan_budget)
@@ -374,9 +375,10 @@ def _load(session: Session, ids: list[int]) -> list[AlertInstance]:
     return [rows[row_id] for row_id in ids]
 
 
-def _label_condition(matcher: Matcher) -> ColumnElement[bool]:
+def label_condition(matcher: Matcher) -> ColumnElement[bool]:
+    """`matcher` (`=` or `!=`) as SQL over the labels; a missing label is the empty string."""
     value = func.coalesce(AlertInstance.labels[matcher.name].as_string(), "")
     if matcher.op is MatchOp.EQUAL:
         return value == matcher.value
-    assert matcher.op is MatchOp.NOT_EQUAL, f"{matcher} is evaluated by RE2 in _scan"
+    assert matcher.op is MatchOp.NOT_EQUAL, f"{matcher} is evaluated by RE2 in the application"
     return value != matcher.value
