@@ -278,14 +278,7 @@ def record_breaches(
     events = []
     for breach in breaches:
         setattr(incident, f"{breach.kind.value}_breached", True)
-        counts[
-            counter_key(
-                SLA_BREACHES,
-                service=incident.service,
-                priority=incident.priority,
-                kind=breach.kind.value,
-            )
-        ] += 1
+        counts[_breach_key(SLA_BREACHES, incident, breach)] += 1
         events.append(
             NewEvent(
                 incident.id,
@@ -311,6 +304,12 @@ def record_breaches(
     return breaches
 
 
+def _breach_key(metric: str, incident: Incident, breach: Breach) -> CounterKey:
+    return counter_key(
+        metric, service=incident.service, priority=incident.priority, kind=breach.kind.value
+    )
+
+
 def withdraw_breaches(session: Session, incident: Incident, *, now: datetime) -> list[Breach]:
     """Withdraw the recorded breaches the incident's times now contradict, saying why.
 
@@ -318,23 +317,16 @@ def withdraw_breaches(session: Session, incident: Incident, *, now: datetime) ->
     the timeline says it was withdrawn, and `slakeeper_sla_breaches_withdrawn_total` counts
     it (a Prometheus counter never goes down: breaches that stand are the difference).
     """
-    withdrawn = withdrawn_breaches(sla_times(incident))
+    times = sla_times(incident)
+    withdrawn = withdrawn_breaches(times)
     counts: Counter[CounterKey] = Counter()
     events = []
     for breach in withdrawn:
         field_name = f"{breach.kind.value}_breached"
         setattr(incident, field_name, False)
-        times = sla_times(incident)
         done = times.resolved_at if breach.kind is BreachKind.RESOLUTION else times.responded_at
         assert done is not None
-        counts[
-            counter_key(
-                SLA_BREACHES_WITHDRAWN,
-                service=incident.service,
-                priority=incident.priority,
-                kind=breach.kind.value,
-            )
-        ] += 1
+        counts[_breach_key(SLA_BREACHES_WITHDRAWN, incident, breach)] += 1
         events.append(
             NewEvent(
                 incident.id,
@@ -448,11 +440,7 @@ def open_incidents(
                 now,
                 actor,
                 "opened",
-                after={
-                    key: value
-                    for key, value in incident_fields(incident, alert_count=0).items()
-                    if key in _OPENED_FIELDS
-                },
+                after={name: _jsonable(getattr(incident, name)) for name in _OPENED_FIELDS},
             )
             for incident in incidents
         ],
