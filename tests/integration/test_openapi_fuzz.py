@@ -20,7 +20,7 @@ from schemathesis.core.result import Err
 from tests.integration.conftest import AppFactory
 
 # Generated requests per operation, per database.
-EXAMPLES = int(os.environ.get("SLAKEEPER_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("SLAKEEPER_FUZZ_EXAMPLES", "100"))
 
 CONFIG = SchemathesisConfig.from_dict(
     {
