@@ -88,12 +88,24 @@ def wait_until(
         time.sleep(interval)
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def pick_free_port() -> int:
-    """A loopback port nobody listens on right now (a race remains: see `Service`)."""
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A loopback port nobody listens on right now, and not handed out before in this session.
+
+    A port picked for a process that has not bound it yet is free again for the kernel: two
+    services started back to back once got the same one, and the readiness check of the one
+    that lost the port was answered by the other. A race with other programs remains (see
+    `Service.wait_ready`).
+    """
+    while True:
+        with socket.socket() as probe:
+            probe.bind((LOOPBACK, 0))
+            port: int = probe.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def unique_name(prefix: str) -> str:
