@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from collector.alerts import AlertStatus
@@ -107,27 +107,39 @@ def _place(
         lock_group_keys(session, rest)
         attached.update(_decide(session, {key: groups[key] for key in rest}, rules, title_of, now))
     ordered = sorted(attached.items(), key=lambda item: item[1])
-    if ordered:
-        # One executemany for every alert, in id order (rows are locked in one order).
-        session.execute(
-            update(_ALERTS)
-            .where(_ALERTS.c.id == bindparam("alert_id"))
-            .values(incident_id=bindparam("new_incident_id")),
-            sorted(
-                (
-                    {"alert_id": alert.id, "new_incident_id": incident_id}
-                    for key, incident_id in ordered
-                    for alert in groups[key]
-                ),
-                key=lambda row: row["alert_id"],
-            ),
-        )
+    _set_incident_ids(
+        session,
+        sorted((alert.id, incident_id) for key, incident_id in ordered for alert in groups[key]),
+    )
     add_events(
         session,
         [
             NewEvent(incident_id, now, SYSTEM, "alerts_attached", after=_attached(groups[key]))
             for key, incident_id in ordered
         ],
+    )
+
+
+def _set_incident_ids(session: Session, pairs: Sequence[tuple[int, int]]) -> None:
+    """Point each alert of `pairs` (alert id, incident id; in alert id order, so rows are
+    locked in one order) at its incident, in one statement."""
+    if not pairs:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE alerts SET incident_id = v.incident_id"
+                " FROM unnest(CAST(:alert_ids AS bigint[]), CAST(:incident_ids AS bigint[]))"
+                " AS v(alert_id, incident_id) WHERE alerts.id = v.alert_id"
+            ),
+            {"alert_ids": [a for a, _ in pairs], "incident_ids": [i for _, i in pairs]},
+        )
+        return
+    session.execute(
+        update(_ALERTS)
+        .where(_ALERTS.c.id == bindparam("alert_id"))
+        .values(incident_id=bindparam("new_incident_id")),
+        [{"alert_id": alert_id, "new_incident_id": incident_id} for alert_id, incident_id in pairs],
     )
 
 
@@ -316,9 +328,10 @@ def _decide(
         _raise(session, incident, groups[key], rules=rules, now=now)
     # A new incident starts at its group's worst: there is nothing to raise.
     news = [_new_incident(groups[key], rules, title_of) for key in opening]
+    placed_ids = {key: incident.id for key, incident in placed.items()}
     opened = open_incidents(session, news, rules=rules, actor=SYSTEM, now=now)
-    placed.update(zip(opening, opened, strict=True))
-    return {key: incident.id for key, incident in placed.items()}
+    placed_ids.update(zip(opening, opened, strict=True))
+    return placed_ids
 
 
 def _recently_resolved(

@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, case, func, select, text
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from collector.alerts import AlertStatus
 from collector.models import AlertInstance
@@ -151,43 +150,54 @@ def lock_group_keys(session: Session, keys: Iterable[str]) -> None:
 
 def incident_fields(incident: Incident, *, alert_count: int) -> dict[str, Any]:
     """The incident as the API and notifications show it (DESIGN §4), JSON-ready."""
+    return _fields({name: getattr(incident, name) for name in _FIELD_NAMES}, alert_count)
+
+
+_FIELD_NAMES = tuple(column.key for column in _INCIDENTS.columns if column.key != "updated_at")
+
+
+def _fields(incident: Mapping[str, Any], alert_count: int) -> dict[str, Any]:
+    """`incident_fields` of a row: every column of `incidents` but `updated_at`."""
     return {
-        "id": incident.id,
-        "title": incident.title,
-        "service": incident.service,
-        "priority": incident.priority,
-        "level": incident.level,
-        "category": incident.category,
-        "impact": incident.impact,
-        "state": incident.state,
-        "source": incident.source,
-        "group_key": incident.group_key,
-        "started_at": _jsonable(incident.started_at),
-        "opened_at": _jsonable(incident.opened_at),
-        "acknowledged_at": _jsonable(incident.acknowledged_at),
-        "acknowledged_by": incident.acknowledged_by,
-        "resolved_at": _jsonable(incident.resolved_at),
-        "resolved_by": incident.resolved_by,
-        "closed_at": _jsonable(incident.closed_at),
-        "closed_by": incident.closed_by,
-        "reporter": incident.reporter,
-        "channel": incident.channel,
-        "response_due_at": _jsonable(incident.response_due_at),
-        "resolution_due_at": _jsonable(incident.resolution_due_at),
-        "response_breached": incident.response_breached,
-        "resolution_breached": incident.resolution_breached,
-        "response_seconds": incident.response_seconds,
-        "resolution_seconds": incident.resolution_seconds,
+        "id": incident["id"],
+        "title": incident["title"],
+        "service": incident["service"],
+        "priority": incident["priority"],
+        "level": incident["level"],
+        "category": incident["category"],
+        "impact": incident["impact"],
+        "state": incident["state"],
+        "source": incident["source"],
+        "group_key": incident["group_key"],
+        "started_at": _jsonable(incident["started_at"]),
+        "opened_at": _jsonable(incident["opened_at"]),
+        "acknowledged_at": _jsonable(incident["acknowledged_at"]),
+        "acknowledged_by": incident["acknowledged_by"],
+        "resolved_at": _jsonable(incident["resolved_at"]),
+        "resolved_by": incident["resolved_by"],
+        "closed_at": _jsonable(incident["closed_at"]),
+        "closed_by": incident["closed_by"],
+        "reporter": incident["reporter"],
+        "channel": incident["channel"],
+        "response_due_at": _jsonable(incident["response_due_at"]),
+        "resolution_due_at": _jsonable(incident["resolution_due_at"]),
+        "response_breached": incident["response_breached"],
+        "resolution_breached": incident["resolution_breached"],
+        "response_seconds": incident["response_seconds"],
+        "resolution_seconds": incident["resolution_seconds"],
         "alert_count": alert_count,
-        "flap_count": incident.flap_count,
+        "flap_count": incident["flap_count"],
     }
 
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """Messages about one incident: one per contact, queued once per `key`."""
+    """Messages about one incident: one per contact, queued once per `key`.
 
-    incident: Incident
+    `incident` is the incident as `incident_fields` shows it, its alert count included.
+    """
+
+    incident: Mapping[str, Any]
     contacts: Iterable[str]
     reason: str
     key: str
@@ -205,31 +215,25 @@ def notify(
     details: Mapping[str, Any] | None = None,
 ) -> None:
     """Queue one message per contact; the same `key` for the same incident is queued once."""
-    notify_many(session, [Notice(incident, contacts, reason, key, details)], now=now)
+    alert_count = count_alerts(session, [incident.id]).get(incident.id, 0)
+    fields = incident_fields(incident, alert_count=alert_count)
+    notify_many(session, [Notice(fields, contacts, reason, key, details)], now=now)
 
 
-def notify_many(
-    session: Session,
-    notices: Sequence[Notice],
-    *,
-    now: datetime,
-    alert_counts: Mapping[int, int] | None = None,
-) -> None:
-    """`notify` for many incidents in one statement; `alert_counts` if the caller knows them."""
-    if alert_counts is None:
-        alert_counts = count_alerts(session, [notice.incident.id for notice in notices])
+def notify_many(session: Session, notices: Sequence[Notice], *, now: datetime) -> None:
+    """`notify` for many incidents in one statement."""
     messages: list[QueuedNotification] = []
     for notice in notices:
-        incident = notice.incident
+        incident_id = notice.incident["id"]
         payload = {
             "reason": notice.reason,
-            "incident": incident_fields(incident, alert_count=alert_counts.get(incident.id, 0)),
+            "incident": notice.incident,
             **({"details": _json(notice.details)} if notice.details else {}),
         }
         messages.extend(
             QueuedNotification(
-                dedupe_key=f"incident/{incident.id}/{notice.key}/{contact}",
-                incident_id=incident.id,
+                dedupe_key=f"incident/{incident_id}/{notice.key}/{contact}",
+                incident_id=incident_id,
                 contact=contact,
                 reason=notice.reason,
                 payload={**payload, "contact": contact},
@@ -382,67 +386,47 @@ def open_incident(
     session: Session, new: NewIncident, *, rules: RuleFile, actor: str, now: datetime
 ) -> Incident:
     """Open an incident at `now`, start its clocks, and notify the contacts of its level."""
-    [incident] = open_incidents(session, [new], rules=rules, actor=actor, now=now)
+    [incident_id] = open_incidents(session, [new], rules=rules, actor=actor, now=now)
+    incident = session.get(Incident, incident_id)
+    assert incident is not None, "the incident was inserted by this transaction"
     return incident
 
 
 def open_incidents(
     session: Session, news: Sequence[NewIncident], *, rules: RuleFile, actor: str, now: datetime
-) -> list[Incident]:
-    """`open_incident` for many at once, in a fixed number of statements however many.
+) -> list[int]:
+    """`open_incident` for many at once, in a fixed number of statements however many; the
+    new incidents' ids, in the order of `news`.
 
-    A push of thousands of new groups used to open them one by one, five round trips each,
-    holding the writer for tens of seconds.
+    Rows, not ORM objects: a push of thousands of new groups used to open them one by one,
+    five round trips each, holding the writer for tens of seconds, and then spent most of
+    its time in the ORM's bookkeeping for objects nobody reads in this transaction.
     """
-    incidents = [
-        Incident(
-            title=new.title,
-            service=new.service,
-            priority=new.priority,
-            level=new.level,
-            category=new.category,
-            impact=new.impact,
-            state=State.OPEN.value,
-            source=new.source,
-            group_key=new.group_key,
-            started_at=new.started_at,
-            opened_at=now,
-            reporter=new.reporter,
-            channel=new.channel,
-            response_breached=False,
-            resolution_breached=False,
-            flap_count=0,
-            updated_at=now,
-        )
-        for new in news
-    ]
-    if not incidents:
+    if not news:
         return []
-    for incident in incidents:
-        apply_due_times(incident, rules)
-    columns = [column.key for column in _INCIDENTS.columns if column.key != "id"]
-    rows = [{name: getattr(incident, name) for name in columns} for incident in incidents]
+    due: dict[str, tuple[datetime | None, datetime | None]] = {}
+    for priority in {new.priority for new in news}:
+        policy = rules.priorities.get(priority)
+        # All open at `now`: one computation per priority, not per incident.
+        due[priority] = (
+            due_times(policy, opened_at=now, acknowledged_at=None)
+            if policy is not None
+            else (None, None)
+        )
+    rows = [_new_row(new, due[new.priority], now) for new in news]
     ids = insert_many(session, _INCIDENTS, rows, return_ids=True)
-    for incident, incident_id, row in zip(incidents, ids, rows, strict=True):
-        # Stored by the statement above: the session takes them as rows it loaded, with
-        # the values they were stored with (nothing to load again, nothing to flush).
-        incident.id = incident_id
-        make_transient_to_detached(incident)
-        set_committed_value(incident, "id", incident_id)
-        for name, value in row.items():
-            set_committed_value(incident, name, value)
-        session.add(incident)
+    opened_rows = [{"id": incident_id, **row} for incident_id, row in zip(ids, rows, strict=True)]
     add_events(
         session,
         [
             NewEvent(
-                incident.id,
+                row["id"],
                 now,
                 actor,
                 "opened",
-                after={name: _jsonable(getattr(incident, name)) for name in _OPENED_FIELDS},
+                after={name: _jsonable(row[name]) for name in _OPENED_FIELDS},
             )
-            for incident in incidents
+            for row in opened_rows
         ],
     )
     # Nothing is attached yet to an incident just opened: its alerts join it after.
@@ -450,23 +434,57 @@ def open_incidents(
         session,
         [
             Notice(
-                incident,
-                contacts=level_contacts(rules, incident.level),
+                _fields(row, 0),
+                contacts=level_contacts(rules, row["level"]),
                 reason="opened",
                 key="opened",
                 details=new.details,
             )
-            for incident, new in zip(incidents, news, strict=True)
+            for row, new in zip(opened_rows, news, strict=True)
         ],
         now=now,
-        alert_counts={incident.id: 0 for incident in incidents},
     )
     opened: Counter[CounterKey] = Counter(
-        counter_key(INCIDENTS_OPENED, service=incident.service, priority=incident.priority)
-        for incident in incidents
+        counter_key(INCIDENTS_OPENED, service=new.service, priority=new.priority) for new in news
     )
     add_to_counters(session, opened)
-    return incidents
+    return ids
+
+
+def _new_row(
+    new: NewIncident, due: tuple[datetime | None, datetime | None], now: datetime
+) -> dict[str, Any]:
+    """The `incidents` row of an incident opened at `now`, every column but its id."""
+    response_due_at, resolution_due_at = due
+    return {
+        "title": new.title,
+        "service": new.service,
+        "priority": new.priority,
+        "level": new.level,
+        "category": new.category,
+        "impact": new.impact,
+        "state": State.OPEN.value,
+        "source": new.source,
+        "group_key": new.group_key,
+        "started_at": new.started_at,
+        "opened_at": now,
+        "acknowledged_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "acknowledged_by": None,
+        "resolved_by": None,
+        "closed_by": None,
+        "reporter": new.reporter,
+        "channel": new.channel,
+        "response_due_at": response_due_at,
+        "resolution_due_at": resolution_due_at,
+        "response_breached": False,
+        "resolution_breached": False,
+        "response_seconds": None,
+        "resolution_seconds": None,
+        "flap_count": 0,
+        "updated_at": now,
+    }
 
 
 def resolve_incident(
