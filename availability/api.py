@@ -24,12 +24,12 @@ from availability.periods import Period, PeriodInFuture, month_to_date, parse_mo
 from availability.rendering import report_csv, report_json
 from availability.report import build_report
 from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
+from core.database import writing_session
+from core.errors import ApiError, validation_details
+from core.security import require_token
+from core.wire import rfc3339
 from rules.reloading import ActiveRules
 from rules.schema import MaintenanceSpec
-from slakeeper.database import writing_session
-from slakeeper.errors import ApiError, validation_details
-from slakeeper.security import require_token
-from slakeeper.wire import rfc3339
 
 __all__ = ["create_router", "maintenance_resource"]
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from availability.live import CounterState, CounterUpdate
 from availability.models import DowntimeCounter
-from slakeeper.database import dialect_insert
+from core.database import dialect_insert
 
 __all__ = ["counters_changed", "load_counters", "save_counters"]
 

@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from collector.models import BigId
-from slakeeper.database import Base, UTCDateTime
+from core.database import Base, BigId, UTCDateTime
 
 __all__ = ["DowntimeCounter", "MaintenanceWindow"]
 

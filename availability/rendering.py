@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from availability.compliance import ALL_SERVICES, SERVICE_COLUMNS, ComplianceReport
-from slakeeper.wire import rfc3339
+from core.wire import rfc3339
 
 __all__ = ["report_csv", "report_json"]
 

@@ -25,10 +25,10 @@ from availability.maintenance import MaintenanceDefinition, from_rule_file, occu
 from availability.models import MaintenanceWindow
 from availability.periods import Period, month_period, to_micros
 from collector.models import AlertInstance
+from core.wire import rfc3339
 from incident.models import Incident
 from rules.policy import RuleFile
 from rules.schema import Impact
-from slakeeper.wire import rfc3339
 
 __all__ = [
     "Measurement",

@@ -44,11 +44,11 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from availability.snapshot import period_figures  # noqa: E402
 from collector.models import AlertInstance  # noqa: E402
+from core.database import create_database_engine  # noqa: E402
 from incident.models import Incident  # noqa: E402
 from rules.loader import DEFAULT_RULES, load_rule_file  # noqa: E402
 from slakeeper import migrate  # noqa: E402
 from slakeeper.app import create_app  # noqa: E402
-from slakeeper.database import create_database_engine  # noqa: E402
 from slakeeper.settings import Settings  # noqa: E402
 
 START = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

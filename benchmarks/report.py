@@ -40,11 +40,11 @@ from availability.rendering import report_csv, report_json  # noqa: E402
 from availability.report import build_report  # noqa: E402
 from availability.service import service_availability  # noqa: E402
 from collector.models import AlertInstance  # noqa: E402
+from core.database import create_database_engine  # noqa: E402
 from incident.models import Incident  # noqa: E402
 from rules.loader import DEFAULT_RULES, load_rule_file  # noqa: E402
 from rules.policy import RuleFile  # noqa: E402
 from slakeeper import migrate  # noqa: E402
-from slakeeper.database import create_database_engine  # noqa: E402
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 YEAR, MONTH = 2026, 10

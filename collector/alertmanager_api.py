@@ -19,7 +19,7 @@ from collector.alertmanager_view import (
     gettable_alert,
 )
 from collector.firing import MAX_LISTED_ALERTS, firing_alerts
-from slakeeper.errors import ApiError
+from core.errors import ApiError
 
 __all__ = ["TRUNCATED_HEADER", "create_router"]
 

@@ -21,10 +21,10 @@ from collector.normalise import (
 from collector.schemas import AlertmanagerWebhook, GrafanaWebhook, PostableAlerts
 from collector.store import AlertQuery, list_alerts
 from core.bounds import MAX_ROW_ID, Instant
+from core.errors import ApiError, validation_details
+from core.security import require_token
+from core.wire import InvalidCursor, decode_cursor, encode_cursor, rfc3339
 from rules.matchers import MatcherError, parse_matcher
-from slakeeper.errors import ApiError, validation_details
-from slakeeper.security import require_token
-from slakeeper.wire import InvalidCursor, decode_cursor, encode_cursor, rfc3339
 
 __all__ = ["DeliverySink", "create_router", "read_json_body", "reserved_bytes"]
 

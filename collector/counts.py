@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from collector.alerts import Delivery
-from slakeeper.counters import CounterKey, counter_key
+from core.counters import CounterKey, counter_key
 
 __all__ = ["ALERTS_RECEIVED", "ALERTS_TRUNCATED", "delivery_counts"]
 

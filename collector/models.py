@@ -5,17 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from slakeeper.database import Base, UTCDateTime
+from core.database import Base, BigId, JsonLabels, UTCDateTime
 
-__all__ = ["AlertInstance", "DeliveryRecord", "JsonLabels"]
-
-JsonLabels = JSON().with_variant(JSONB(), "postgresql")
-# SQLite only auto-increments an INTEGER PRIMARY KEY.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+__all__ = ["AlertInstance", "DeliveryRecord"]
 
 
 class AlertInstance(Base):

@@ -19,6 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collector.api import alert_resource
 from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
+from core.database import writing_session
+from core.errors import ApiError
+from core.security import require_token
+from core.wire import InvalidCursor, decode_cursor, encode_cursor, rfc3339
 from incident import service
 from incident.lifecycle import InvalidTransition, State
 from incident.models import Incident, IncidentEvent
@@ -26,10 +30,6 @@ from incident.queries import IncidentQuery, get_incident, list_incidents
 from incident.store import count_alerts, incident_fields
 from rules.reloading import ActiveRules
 from rules.schema import NAME_MAX_LENGTH, Category, Impact
-from slakeeper.database import writing_session
-from slakeeper.errors import ApiError
-from slakeeper.security import require_token
-from slakeeper.wire import InvalidCursor, decode_cursor, encode_cursor, rfc3339
 
 __all__ = ["create_router"]
 

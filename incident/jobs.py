@@ -26,14 +26,14 @@ import httpx
 from sqlalchemy import Engine, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
+from core.counters import add_to_counters, counter_key
+from core.database import dialect_insert, writing_session
 from incident.escalation import due_steps
 from incident.lifecycle import State
 from incident.models import EscalationFiring, Incident
 from incident.outbox import send_due_notifications
 from incident.store import ACTIVE_STATES, SYSTEM, NewEvent, add_events, notify, record_breaches
 from rules.policy import EscalationStep, RuleFile
-from slakeeper.counters import add_to_counters, counter_key
-from slakeeper.database import dialect_insert, writing_session
 
 __all__ = [
     "BATCH",

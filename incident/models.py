@@ -19,8 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from collector.models import BigId, JsonLabels
-from slakeeper.database import Base, UTCDateTime
+from core.database import Base, BigId, JsonLabels, UTCDateTime
 
 __all__ = ["EscalationFiring", "Incident", "IncidentEvent", "Notification", "NotificationAttempt"]
 

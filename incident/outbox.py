@@ -23,10 +23,10 @@ import httpx
 from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from core.counters import CounterKey, add_to_counters, counter_key
+from core.database import insert_many, writing_session
 from incident.models import Notification, NotificationAttempt
 from rules.schema import ContactSpec
-from slakeeper.counters import CounterKey, add_to_counters, counter_key
-from slakeeper.database import insert_many, writing_session
 
 __all__ = [
     "NOTIFICATIONS_FAILED",

@@ -59,10 +59,10 @@ from sqlalchemy.orm import Session
 from collector.alerts import AlertObservation, AlertStatus, Delivery, Source
 from collector.models import AlertInstance
 from collector.schemas import Annotations, Fingerprint, Labels, Text, Timestamp
+from core.counters import CounterKey, add_to_counters, counter_key
+from core.database import writing_session
+from incident.ingestion import apply_deliveries
 from rules.policy import RuleFile
-from slakeeper.counters import CounterKey, add_to_counters, counter_key
-from slakeeper.database import writing_session
-from slakeeper.pipeline import apply_deliveries
 
 __all__ = [
     "DEFAULT_GRACE",

@@ -18,6 +18,15 @@ from sqlalchemy.orm import Session
 
 from collector.alerts import AlertStatus
 from collector.models import AlertInstance
+from core.counters import (
+    CounterKey,
+    HistogramSeries,
+    add_to_counters,
+    counter_key,
+    histogram_observation,
+)
+from core.database import insert_many
+from core.wire import rfc3339
 from incident.clocks import (
     Breach,
     BreachKind,
@@ -30,15 +39,6 @@ from incident.lifecycle import Action, State, transition
 from incident.models import Incident, IncidentEvent
 from incident.outbox import QueuedNotification, enqueue_notifications
 from rules.policy import RuleFile
-from slakeeper.counters import (
-    CounterKey,
-    HistogramSeries,
-    add_to_counters,
-    counter_key,
-    histogram_observation,
-)
-from slakeeper.database import insert_many
-from slakeeper.wire import rfc3339
 
 __all__ = [
     "ACTIVE_STATES",

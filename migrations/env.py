@@ -7,9 +7,9 @@ from sqlalchemy import Connection
 
 import availability.models  # noqa: F401
 import collector.models  # noqa: F401 - registers the tables on the metadata
+import core.counters  # noqa: F401
 import incident.models  # noqa: F401
-import slakeeper.counters  # noqa: F401
-from slakeeper.database import Base, create_database_engine
+from core.database import Base, create_database_engine
 
 
 def _run(connection: Connection) -> None:

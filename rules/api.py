@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
+from core.errors import ApiError
+from core.security import require_token
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules
-from slakeeper.errors import ApiError
-from slakeeper.security import require_token
 
 __all__ = ["create_router"]
 

@@ -23,19 +23,19 @@ import rules.api
 from availability.metrics import Refreshed, SlaCollector
 from availability.snapshot import LiveFigures, PeriodFigures, live_figures, period_figures
 from collector.admission import InflightBytes
+from core.counters import read_counters
+from core.database import create_database_engine, writing_session
+from core.errors import install_error_handlers
+from core.responses import JSONBody
+from core.strict_query import reject_unknown_query_parameters
 from incident.outbox import NOTIFICATIONS_FAILED
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
-from slakeeper.counters import read_counters
-from slakeeper.database import create_database_engine, writing_session
-from slakeeper.errors import install_error_handlers
 from slakeeper.metrics import DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
-from slakeeper.responses import JSONBody
 from slakeeper.scheduler import JobFailuresCollector, JobScheduler
 from slakeeper.settings import Settings, load_settings
-from slakeeper.strict_query import reject_unknown_query_parameters
 
 __all__ = ["create_app", "create_app_from_environment", "utc_now"]
 

@@ -21,16 +21,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from rules.loader import DEFAULT_RULES, RuleFileError, load_rule_file
-from rules.prometheus import ServiceObjective, render_prometheus_rules
-from rules.testing import run_rule_tests
-from slakeeper import __version__, migrate
-from slakeeper.database import (
+from core.database import (
     create_database_engine,
     error_summary,
     normalise_database_url,
     redacted_url,
 )
+from rules.loader import DEFAULT_RULES, RuleFileError, load_rule_file
+from rules.prometheus import ServiceObjective, render_prometheus_rules
+from rules.testing import run_rule_tests
+from slakeeper import __version__, migrate
 from slakeeper.settings import DEFAULT_DATABASE_URL, Settings, exposure_problem, load_settings
 
 __all__ = ["main"]

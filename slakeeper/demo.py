@@ -32,6 +32,9 @@ from collector.alerts import Delivery
 from collector.models import AlertInstance
 from collector.normalise import from_alertmanager_webhook
 from collector.schemas import AlertmanagerWebhook
+from core.database import writing_session
+from core.wire import rfc3339
+from incident.ingestion import apply_deliveries
 from incident.jobs import detect_breaches, escalate
 from incident.lifecycle import State
 from incident.models import EscalationFiring, Incident, Notification
@@ -46,7 +49,6 @@ from incident.service import (
 )
 from incident.store import ACTIVE_STATES
 from rules.policy import RuleFile
-from slakeeper.database import writing_session
 from slakeeper.demo_events import (
     Acknowledge,
     AlertNotice,
@@ -61,8 +63,6 @@ from slakeeper.demo_events import (
 )
 from slakeeper.demo_scenario import build_scenario
 from slakeeper.demo_stories import Month
-from slakeeper.pipeline import apply_deliveries
-from slakeeper.wire import rfc3339
 
 __all__ = [
     "SLA_CHECK_EVERY",

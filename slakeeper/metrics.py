@@ -11,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 
 from collector.counts import ALERTS_RECEIVED, ALERTS_TRUNCATED
+from core.counters import HistogramSeries
 from incident.jobs import ESCALATIONS
 from incident.outbox import NOTIFICATIONS_FAILED
 from incident.reconcile import RECONCILIATION_REPAIRS
@@ -21,7 +22,6 @@ from incident.store import (
     SLA_BREACHES,
     SLA_BREACHES_WITHDRAWN,
 )
-from slakeeper.counters import HistogramSeries
 from slakeeper.scheduler import JOB_FAILURES
 
 __all__ = [
@@ -103,7 +103,7 @@ COUNTERS = (
 
 @dataclass(frozen=True, slots=True)
 class HistogramDefinition:
-    """A histogram kept in durable counters (`slakeeper.counters.HistogramSeries`)."""
+    """A histogram kept in durable counters (`core.counters.HistogramSeries`)."""
 
     series: HistogramSeries
     documentation: str

@@ -1,7 +1,6 @@
 """The ingestion pipeline: every accepted delivery ends in one call to `Pipeline.ingest`.
 
-`apply_deliveries` is what happens to a batch of deliveries inside one transaction:
-classification, the upsert, and what the new and resolved alerts do to incidents.
+What a batch of deliveries does inside its transaction is `incident.ingestion`.
 """
 
 from __future__ import annotations
@@ -12,59 +11,16 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from collector.alerts import (
-    AlertInstanceUpdate,
-    Delivery,
-    combine_observations,
-    place_observations,
-    slices,
-)
-from collector.counts import delivery_counts
-from collector.store import StoredAlert, firing_starts, record_deliveries, upsert_alert_instances
-from incident.intake import process_alerts
+from collector.alerts import Delivery, slices
+from core.writer import GroupCommitWriter
+from incident.ingestion import apply_deliveries
 from rules.policy import RuleFile
-from slakeeper.counters import add_to_counters
-from slakeeper.writer import GroupCommitWriter
 
-__all__ = ["SLICE_ALERTS", "Pipeline", "apply_deliveries"]
+__all__ = ["SLICE_ALERTS", "Pipeline"]
 
 # A push of more alerts is written in slices of about this many (whole groups in each), so
 # that a push arriving meanwhile waits for one slice, not for the whole push.
 SLICE_ALERTS = 250
-
-
-def apply_deliveries(
-    session: Session, deliveries: Sequence[Delivery], *, rules: RuleFile, now: datetime
-) -> None:
-    """Classify and store the alerts of `deliveries`, their envelopes and their counts, and
-    open, raise or resolve the incidents they belong to."""
-    ruleset = rules.ruleset
-    observations = [alert for delivery in deliveries for alert in delivery.alerts]
-    without_start = (o.fingerprint for o in observations if o.starts_at is None)
-    placed = place_observations(observations, firing_starts(session, without_start))
-    updates = combine_observations(placed)
-    for update in updates:
-        # Stored only when the instance is new: a repeat never changes its classification.
-        classification = ruleset.classify(update.labels)
-        update.service = classification.service
-        update.level = classification.level
-        update.priority = classification.priority
-        update.category = classification.category.value
-        update.impact = classification.impact.value
-        update.group_key = classification.group_key
-    stored = upsert_alert_instances(session, updates, now=now)
-    by_key: dict[tuple[str, datetime], AlertInstanceUpdate] = {}
-
-    def title_of(alert: StoredAlert) -> str:
-        # Only an opening incident needs a title: the index is built then, not per batch.
-        if not by_key:
-            by_key.update((update.key, update) for update in updates)
-        update = by_key[(alert.fingerprint, alert.starts_at)]
-        return ruleset.classify(update.labels).title(update.labels, update.annotations)
-
-    process_alerts(session, stored, rules=rules, title_of=title_of, now=now)
-    record_deliveries(session, deliveries)
-    add_to_counters(session, delivery_counts(deliveries))
 
 
 class Pipeline:

@@ -9,8 +9,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from slakeeper.database import error_summary
-from slakeeper.errors import error_response
+from core.database import error_summary
+from core.errors import error_response
 
 __all__ = ["create_router"]
 

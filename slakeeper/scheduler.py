@@ -32,11 +32,11 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.counters import add_to_counters, counter_key
+from core.database import create_database_engine, error_summary, writing_session
 from incident.jobs import run_sender, run_sla_checks
 from rules.policy import RuleFile
 from rules.reloading import ActiveRules
-from slakeeper.counters import add_to_counters, counter_key
-from slakeeper.database import create_database_engine, error_summary, writing_session
 from slakeeper.settings import Settings
 
 __all__ = [

@@ -19,9 +19,9 @@ import pytest
 
 import availability.models  # noqa: F401 - registers the tables
 import collector.models  # noqa: F401
+import core.counters  # noqa: F401
 import incident.models  # noqa: F401
-import slakeeper.counters  # noqa: F401
-from slakeeper.database import Base
+from core.database import Base
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -51,8 +51,8 @@ def fresh_postgres_database(prefix: str = "slakeeper_test") -> Iterator[str]:
     import psycopg
     from sqlalchemy.engine import make_url
 
+    from core.database import create_database_engine
     from slakeeper import migrate
-    from slakeeper.database import create_database_engine
 
     admin = make_url(POSTGRES_ADMIN_URL)
     conninfo = (
@@ -86,8 +86,8 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each test copies."""
+    from core.database import create_database_engine
     from slakeeper import migrate
-    from slakeeper.database import create_database_engine
 
     path = tmp_path_factory.mktemp("template") / "slakeeper.db"
     engine = create_database_engine(f"sqlite:///{path}")
@@ -111,7 +111,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("postgres_url")
     from sqlalchemy import text
 
-    from slakeeper.database import create_database_engine
+    from core.database import create_database_engine
 
     engine = create_database_engine(url)
     with engine.begin() as connection:

@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from core.database import create_database_engine
 from slakeeper.app import create_app
-from slakeeper.database import create_database_engine
 from slakeeper.settings import Settings
 from tests.integration.processes import Server, serving
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from collector.alertmanager_api import TRUNCATED_HEADER
 from collector.alertmanager_view import AlertSelection
 from collector.firing import MAX_LISTED_ALERTS, firing_alerts
+from core.database import create_database_engine
 from slakeeper import __version__
-from slakeeper.database import create_database_engine
 from tests.conftest import fixture_json, fixture_text, missing
 from tests.integration.conftest import AppFactory, Clock, live_server
 from tests.integration.payloads import webhook_alert, webhook_with

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from collector.store import AlertQuery, list_alerts
+from core.database import create_database_engine
 from rules.matchers import parse_matcher
-from slakeeper.database import create_database_engine
 from tests.integration.payloads import webhook_alert, webhook_with
 
 AM = "/api/v1/webhooks/alertmanager"

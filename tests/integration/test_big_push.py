@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from collector.alerts import AlertObservation, AlertStatus, Delivery, Source, slices
 from collector.normalise import from_alertmanager_webhook
 from collector.schemas import AlertmanagerWebhook
+from core.database import create_database_engine
+from incident.ingestion import apply_deliveries
 from rules.loader import load_rule_file
-from slakeeper.database import create_database_engine
 from slakeeper.migrate import upgrade
-from slakeeper.pipeline import SLICE_ALERTS, apply_deliveries
+from slakeeper.pipeline import SLICE_ALERTS
 from tests.conftest import FIXTURES
 from tests.integration.payloads import webhook_alert, webhook_with
 

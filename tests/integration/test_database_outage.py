@@ -21,7 +21,7 @@ AM = "/api/v1/webhooks/alertmanager"
 def proxied_postgres(postgres_url: str) -> Iterator[tuple[TcpProxy, str]]:
     from sqlalchemy import text
 
-    from slakeeper.database import create_database_engine
+    from core.database import create_database_engine
 
     engine = create_database_engine(postgres_url)
     with engine.begin() as connection:
@@ -81,8 +81,8 @@ def test_a_connection_that_died_between_pushes_is_replaced_without_an_error(
 def test_a_locked_sqlite_database_answers_503_and_stores_nothing(tmp_path: object) -> None:
     from pathlib import Path
 
+    from core.database import create_database_engine
     from slakeeper import migrate
-    from slakeeper.database import create_database_engine
 
     path = Path(str(tmp_path)) / "locked.db"
     engine = create_database_engine(f"sqlite:///{path}")

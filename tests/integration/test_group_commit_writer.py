@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from slakeeper.database import create_database_engine
-from slakeeper.writer import GroupCommitWriter, WriterOverloaded, WriterStopped
+from core.database import create_database_engine
+from core.writer import GroupCommitWriter, WriterOverloaded, WriterStopped
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from core.database import create_database_engine, writing_session
 from incident.jobs import detect_breaches
 from rules.loader import load_rule_file
-from slakeeper.database import create_database_engine, writing_session
 from tests.conftest import FIXTURES
 from tests.integration.conftest import AppFactory, Clock, live_server
 from tests.integration.payloads import webhook_alert, webhook_with

@@ -13,6 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select, update
 
+from core.counters import read_counters
+from core.database import create_database_engine, writing_session
 from incident.jobs import (
     Batch,
     detect_breaches,
@@ -31,8 +33,6 @@ from incident.models import (
 from incident.store import SYSTEM, NewIncident, open_incident
 from rules.loader import parse_rule_text
 from rules.policy import RuleFile
-from slakeeper.counters import read_counters
-from slakeeper.database import create_database_engine, writing_session
 from tests.integration.receiver import WebhookReceiver
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 import collector.models  # noqa: F401 - registers the tables
 import incident.models  # noqa: F401
+from core.database import Base, create_database_engine
 from incident.models import Incident
 from slakeeper import migrate
-from slakeeper.database import Base, create_database_engine
 
 
 def test_a_migrated_database_matches_the_models(database_url: str) -> None:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select, text
 
+from core.counters import read_counters
+from core.database import create_database_engine, writing_session
 from incident.models import Notification, NotificationAttempt
 from incident.outbox import (
     LEASE,
@@ -21,8 +23,6 @@ from incident.outbox import (
     send_due_notifications,
 )
 from rules.schema import ContactSpec
-from slakeeper.counters import read_counters
-from slakeeper.database import create_database_engine, writing_session
 from tests.integration.receiver import WebhookReceiver
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)

@@ -24,6 +24,9 @@ from collector.fingerprint import labels_fingerprint
 from collector.models import AlertInstance, DeliveryRecord
 from collector.normalise import from_alertmanager_webhook
 from collector.schemas import AlertmanagerWebhook
+from core.counters import read_counters
+from core.database import create_database_engine, writing_session
+from incident.ingestion import apply_deliveries
 from incident.models import Incident, IncidentEvent
 from incident.reconcile import (
     RECEIVER,
@@ -35,9 +38,6 @@ from incident.reconcile import (
 )
 from rules.loader import DEFAULT_RULES, load_rule_file
 from rules.policy import RuleFile
-from slakeeper.counters import read_counters
-from slakeeper.database import create_database_engine, writing_session
-from slakeeper.pipeline import apply_deliveries
 from tests.conftest import missing
 from tests.e2e.support import (
     ManagedProcess,

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, Select, func, select
 
+from core.counters import read_counters
+from core.database import create_database_engine, writing_session
 from incident.models import EscalationFiring, IncidentEvent, Notification
 from rules.policy import RuleFile
 from slakeeper.app import create_app
-from slakeeper.counters import read_counters
-from slakeeper.database import create_database_engine, writing_session
 from slakeeper.scheduler import (
     JOB_FAILURES,
     PROCESS_JOB_FAILURES,

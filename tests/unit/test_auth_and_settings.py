@@ -7,7 +7,7 @@ import base64
 import pytest
 from pydantic import ValidationError
 
-from collector.auth import presented_token, token_accepted
+from core.auth import presented_token, token_accepted
 from slakeeper.settings import exposure_problem, is_loopback, load_settings
 
 

@@ -20,6 +20,7 @@ from collector.alerts import AlertStatus, Source
 from collector.fingerprint import labels_fingerprint
 from collector.normalise import from_alertmanager_webhook
 from collector.schemas import AlertmanagerWebhook
+from core.counters import counter_key
 from incident.reconcile import (
     RECONCILIATION_REPAIRS,
     AlertmanagerAlert,
@@ -36,7 +37,6 @@ from incident.reconcile import (
     read_alertmanager,
     repair_counts,
 )
-from slakeeper.counters import counter_key
 from tests.conftest import fixture_text
 
 STARTED_AT = datetime(2026, 11, 22, 2, 21, 12, 582000, tzinfo=UTC)

@@ -27,7 +27,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from slakeeper.database import DatabaseUnavailable, error_summary, is_unavailable_error
+from core.database import DatabaseUnavailable, error_summary, is_unavailable_error
 
 __all__ = ["GroupCommitWriter", "WriterOverloaded", "WriterStopped"]
 

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
-from slakeeper.database import DatabaseUnavailable, error_summary, is_unavailable_error
-from slakeeper.responses import JSONBody
-from slakeeper.writer import WriterOverloaded, WriterStopped
+from core.database import DatabaseUnavailable, error_summary, is_unavailable_error
+from core.responses import JSONBody
+from core.writer import WriterOverloaded, WriterStopped
 
 __all__ = ["ApiError", "field_path", "install_error_handlers", "validation_details"]
 

@@ -8,8 +8,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, exc, select, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    exc,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -20,6 +34,8 @@ __all__ = [
     "writing_session",
     "Base",
     "DatabaseUnavailable",
+    "BigId",
+    "JsonLabels",
     "UTCDateTime",
     "create_database_engine",
     "error_summary",
@@ -41,6 +57,12 @@ class Base(DeclarativeBase):
     """Declarative base of every table; one metadata for Alembic."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Labels, annotations and other documents: JSONB on PostgreSQL, JSON text on SQLite.
+JsonLabels = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class DatabaseUnavailable(Exception):

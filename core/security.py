@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Header
 
-from collector.auth import presented_token, token_accepted
-from slakeeper.errors import ApiError
+from core.auth import presented_token, token_accepted
+from core.errors import ApiError
 
 __all__ = ["require_token"]
 

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from slakeeper.errors import ApiError
+from core.errors import ApiError
 
 __all__ = ["reject_unknown_query_parameters"]
 

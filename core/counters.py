@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import Float, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from slakeeper.database import Base, dialect_insert
+from core.database import Base, dialect_insert
 
 __all__ = [
     "CounterKey",
