@@ -1,0 +1,53 @@
+"""The shape the code keeps (docs/architecture.md): small modules, short functions.
+
+A module over `MODULE_LINES` or a function over `FUNCTION_LINES` outside the tests is a
+sign that it does more than one thing; these tests name each one found.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("core", "rules", "collector", "incident", "availability", "slakeeper", "benchmarks")
+MODULE_LINES = 400
+FUNCTION_LINES = 60
+
+
+def sources() -> list[Path]:
+    return sorted(
+        path
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "versions" not in path.parts
+    )
+
+
+def long_functions(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            assert node.end_lineno is not None
+            length = node.end_lineno - node.lineno + 1
+            if length > FUNCTION_LINES:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_the_sources_are_found() -> None:
+    assert len(sources()) > 50
+
+
+def test_no_module_is_over_the_limit() -> None:
+    too_long = [
+        f"{path.relative_to(ROOT)} ({lines} lines)"
+        for path in sources()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MODULE_LINES
+    ]
+    assert too_long == []
+
+
+def test_no_function_is_over_the_limit() -> None:
+    assert [found for path in sources() for found in long_functions(path)] == []
