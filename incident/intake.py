@@ -21,24 +21,15 @@ from sqlalchemy.orm import Session
 from collector.alerts import AlertStatus
 from collector.models import AlertInstance
 from collector.store import StoredAlert
+from incident.changes import reopen_incident, resolve_incident
 from incident.grouping import Placement, ResolvedIncident, place_alert, raise_priority, worse_impact
 from incident.lifecycle import State
 from incident.models import Incident
-from incident.store import (
-    ACTIVE_STATES,
-    SYSTEM,
-    NewEvent,
-    NewIncident,
-    add_events,
-    apply_due_times,
-    count_firing_alerts,
-    level_contacts,
-    lock_group_keys,
-    notify,
-    open_incidents,
-    reopen_incident,
-    resolve_incident,
-)
+from incident.notices import level_contacts, notify
+from incident.opening import NewIncident, open_incidents
+from incident.sla import apply_due_times
+from incident.store import ACTIVE_STATES, SYSTEM, count_firing_alerts, lock_group_keys
+from incident.timeline import NewEvent, add_events
 from rules.policy import RuleFile
 from rules.schema import Impact
 

@@ -31,8 +31,11 @@ from core.database import dialect_insert, writing_session
 from incident.escalation import due_steps
 from incident.lifecycle import State
 from incident.models import EscalationFiring, Incident
+from incident.notices import notify
 from incident.outbox import send_due_notifications
-from incident.store import ACTIVE_STATES, SYSTEM, NewEvent, add_events, notify, record_breaches
+from incident.sla import record_breaches
+from incident.store import ACTIVE_STATES, SYSTEM
+from incident.timeline import NewEvent, add_events
 from rules.policy import EscalationStep, RuleFile
 
 __all__ = [

@@ -14,21 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incident.lifecycle import Action, State, transition
+from incident.changes import apply_change, current, reopen_incident, resolve_incident
+from incident.lifecycle import State
 from incident.models import Incident
-from incident.store import (
-    ACTIVE_STATES,
-    NewEvent,
-    NewIncident,
-    add_events,
-    apply_due_times,
-    lock_group_keys,
-    measure_clocks,
-    open_incident,
-    record_breaches,
-    reopen_incident,
-    resolve_incident,
-)
+from incident.opening import NewIncident, open_incident
+from incident.sla import apply_due_times, measure_clocks, record_breaches
+from incident.store import ACTIVE_STATES, lock_group_keys
+from incident.timeline import NewEvent, add_events
+from incident.transitions import acknowledged, closed
 from rules.policy import RuleFile
 from rules.schema import Category, Impact
 
@@ -141,23 +134,10 @@ def acknowledge(
 ) -> Incident:
     """Someone is working on it: the response clock stops."""
     incident = _locked(session, incident_id)
-    before = State(incident.state)
-    incident.state = transition(before, Action.ACK).value
-    incident.acknowledged_at = now
-    incident.acknowledged_by = actor
-    incident.updated_at = now
+    change = acknowledged(current(incident), actor=actor, now=now)
+    apply_change(session, incident, change, actor=actor, note=note)
     apply_due_times(incident, rules)  # resolution may be measured from acknowledgement
     measure_clocks(session, incident, rules)
-    _event(
-        session,
-        incident,
-        actor,
-        now,
-        "acknowledged",
-        {"state": before.value},
-        {"state": incident.state},
-        note,
-    )
     record_breaches(session, incident, rules=rules, now=now)
     return incident
 
@@ -188,21 +168,8 @@ def close(
 ) -> Incident:
     """The resolution is confirmed (by `confirmed_by`): the incident is done."""
     incident = _locked(session, incident_id)
-    before = State(incident.state)
-    incident.state = transition(before, Action.CLOSE).value
-    incident.closed_at = now
-    incident.closed_by = confirmed_by
-    incident.updated_at = now
-    _event(
-        session,
-        incident,
-        actor,
-        now,
-        "closed",
-        {"state": before.value},
-        {"state": incident.state, "confirmed_by": confirmed_by},
-        note,
-    )
+    change = closed(current(incident), confirmed_by=confirmed_by, now=now)
+    apply_change(session, incident, change, actor=actor, note=note)
     return incident
 
 

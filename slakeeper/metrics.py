@@ -13,15 +13,10 @@ from prometheus_client.registry import Collector
 from collector.counts import ALERTS_RECEIVED, ALERTS_TRUNCATED
 from core.counters import HistogramSeries
 from incident.jobs import ESCALATIONS
+from incident.opening import INCIDENTS_OPENED
 from incident.outbox import NOTIFICATIONS_FAILED
 from incident.reconcile import RECONCILIATION_REPAIRS
-from incident.store import (
-    INCIDENTS_OPENED,
-    RESOLUTION_TIMES,
-    RESPONSE_TIMES,
-    SLA_BREACHES,
-    SLA_BREACHES_WITHDRAWN,
-)
+from incident.sla import RESOLUTION_TIMES, RESPONSE_TIMES, SLA_BREACHES, SLA_BREACHES_WITHDRAWN
 from slakeeper.scheduler import JOB_FAILURES
 
 __all__ = [

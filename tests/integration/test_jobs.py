@@ -30,7 +30,8 @@ from incident.models import (
     Notification,
     NotificationAttempt,
 )
-from incident.store import SYSTEM, NewIncident, open_incident
+from incident.opening import NewIncident, open_incident
+from incident.store import SYSTEM
 from rules.loader import parse_rule_text
 from rules.policy import RuleFile
 from tests.integration.receiver import WebhookReceiver
