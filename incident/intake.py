@@ -9,24 +9,22 @@ so concurrent deliveries for one group never open two incidents.
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.alerts import AlertStatus
-from collector.models import AlertInstance
 from collector.store import StoredAlert
+from incident.attaching import attach_postgresql, attachable, attached_entry, set_incident_ids
 from incident.changes import reopen_incident, resolve_incident
-from incident.grouping import Placement, ResolvedIncident, place_alert, raise_priority, worse_impact
+from incident.grouping import Placement, ResolvedIncident, place_alert
 from incident.lifecycle import State
 from incident.models import Incident
 from incident.notices import level_contacts, notify
 from incident.opening import NewIncident, open_incidents
+from incident.severity import Severity, changed_fields, tolerance, worst
 from incident.sla import apply_due_times
 from incident.store import ACTIVE_STATES, SYSTEM, count_firing_alerts, lock_group_keys
 from incident.timeline import NewEvent, add_events
@@ -36,8 +34,6 @@ from rules.schema import Impact
 __all__ = ["TitleOf", "process_alerts"]
 
 TitleOf = Callable[[StoredAlert], str]
-# The table, not the class: an ORM UPDATE would also look for the rows in the session.
-_ALERTS = typing.cast(Table, AlertInstance.__table__)
 
 
 def process_alerts(
@@ -86,173 +82,29 @@ def _place(
     (which locks the row for update) waits for them. Opening, reopening and raising take
     the group key's lock and the row's, one transaction at a time.
     """
-    tolerances = {key: _tolerance(members, rules) for key, members in groups.items()}
+    tolerances = {key: tolerance(members, rules) for key, members in groups.items()}
     if session.get_bind().dialect.name == "postgresql":
-        done = _attach_postgresql(session, groups, tolerances, now)
+        done = attach_postgresql(session, groups, tolerances, now)
         attached: dict[str, int] = {}
     else:
         done = {}
-        attached = _attachable(session, tolerances)
+        attached = attachable(session, tolerances)
     rest = sorted(key for key in groups if key not in attached and key not in done)
     if rest:
         lock_group_keys(session, rest)
         attached.update(_decide(session, {key: groups[key] for key in rest}, rules, title_of, now))
     ordered = sorted(attached.items(), key=lambda item: item[1])
-    _set_incident_ids(
+    set_incident_ids(
         session,
         sorted((alert.id, incident_id) for key, incident_id in ordered for alert in groups[key]),
     )
     add_events(
         session,
         [
-            NewEvent(incident_id, now, SYSTEM, "alerts_attached", after=_attached(groups[key]))
+            NewEvent(incident_id, now, SYSTEM, "alerts_attached", after=attached_entry(groups[key]))
             for key, incident_id in ordered
         ],
     )
-
-
-def _set_incident_ids(session: Session, pairs: Sequence[tuple[int, int]]) -> None:
-    """Point each alert of `pairs` (alert id, incident id; in alert id order, so rows are
-    locked in one order) at its incident, in one statement."""
-    if not pairs:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "UPDATE alerts SET incident_id = v.incident_id"
-                " FROM unnest(CAST(:alert_ids AS bigint[]), CAST(:incident_ids AS bigint[]))"
-                " AS v(alert_id, incident_id) WHERE alerts.id = v.alert_id"
-            ),
-            {"alert_ids": [a for a, _ in pairs], "incident_ids": [i for _, i in pairs]},
-        )
-        return
-    session.execute(
-        update(_ALERTS)
-        .where(_ALERTS.c.id == bindparam("alert_id"))
-        .values(incident_id=bindparam("new_incident_id")),
-        [{"alert_id": alert_id, "new_incident_id": incident_id} for alert_id, incident_id in pairs],
-    )
-
-
-def _attached(members: Sequence[StoredAlert]) -> dict[str, object]:
-    """What an `alerts_attached` timeline entry records."""
-    return {
-        "alerts": len(members),
-        "fingerprints": sorted({alert.fingerprint for alert in members})[:20],
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class _Tolerance:
-    """The incidents a group's alerts join without raising them.
-
-    `levels`: the levels at least as severe as the alerts' worst known one (None when no
-    alert has a level the rule file knows: then any level, none included, is left alone).
-    `raised_priorities` and `raised_impacts`: the values the alerts would raise.
-    """
-
-    levels: tuple[str, ...] | None
-    raised_priorities: tuple[str, ...]
-    raised_impacts: tuple[str, ...]
-
-    def leaves(self, level: str | None, priority: str, impact: str) -> bool:
-        """Whether an incident with these values stays as it is."""
-        return (
-            (self.levels is None or level in self.levels)
-            and priority not in self.raised_priorities
-            and impact not in self.raised_impacts
-        )
-
-
-def _tolerance(members: Sequence[StoredAlert], rules: RuleFile) -> _Tolerance:
-    # The alerts' own worst, folded from the mildest start; `_worst` of an incident with
-    # these alerts is then the pairwise worse of the two, checked here value by value.
-    ranks = {name: policy.rank for name, policy in rules.priorities.items()}
-    mildest = max(ranks, key=ranks.__getitem__) if ranks else ""
-    worst = _worst(members, rules, _Severity(None, mildest, Impact.NONE))
-    levels = (
-        None
-        if worst.level is None
-        else tuple(name for name in rules.levels if _worse_level(rules, name, worst.level) == name)
-    )
-    return _Tolerance(
-        levels=levels,
-        raised_priorities=tuple(
-            name for name in ranks if raise_priority(name, worst.priority, ranks) != name
-        ),
-        raised_impacts=tuple(
-            impact.value for impact in Impact if worse_impact(impact, worst.impact) != impact
-        ),
-    )
-
-
-def _attachable(session: Session, tolerances: dict[str, _Tolerance]) -> dict[str, int]:
-    """The groups whose active incident the alerts join as it is, under a shared row lock."""
-    found: dict[str, int] = {}
-    for incident_id, key, level, priority, impact in session.execute(
-        select(Incident.id, Incident.group_key, Incident.level, Incident.priority, Incident.impact)
-        .where(Incident.group_key.in_(sorted(tolerances)))
-        .where(Incident.state.in_(ACTIVE_STATES))
-        .order_by(Incident.id)
-        .with_for_update(read=True)
-    ):
-        if key is not None and tolerances[key].leaves(level, priority, impact):
-            found[key] = incident_id
-    return found
-
-
-# The same as `_attachable` followed by the UPDATE of the alerts and the timeline entry, in
-# one statement: the common case costs one round trip and no ORM work.
-_ATTACH_POSTGRESQL = f"""
-WITH wanted AS (
-    SELECT * FROM jsonb_to_recordset(%(groups)s::jsonb) AS w(
-        group_key text, alert_ids bigint[], levels text[],
-        raised_priorities text[], raised_impacts text[], after jsonb)
-), attachable AS (
-    SELECT incidents.id, incidents.group_key
-    FROM incidents JOIN wanted ON incidents.group_key = wanted.group_key
-    WHERE incidents.state IN ({", ".join(f"'{state}'" for state in ACTIVE_STATES)})
-      AND (wanted.levels IS NULL OR incidents.level = ANY (wanted.levels))
-      AND NOT (incidents.priority = ANY (wanted.raised_priorities))
-      AND NOT (incidents.impact = ANY (wanted.raised_impacts))
-    ORDER BY incidents.id
-    FOR SHARE OF incidents
-), attached AS (
-    UPDATE alerts SET incident_id = attachable.id
-    FROM attachable JOIN wanted ON attachable.group_key = wanted.group_key
-    WHERE alerts.id = ANY (wanted.alert_ids)
-), logged AS (
-    INSERT INTO incident_events (incident_id, at, actor, kind, after)
-    SELECT attachable.id, %(now)s, %(actor)s, 'alerts_attached', wanted.after
-    FROM attachable JOIN wanted ON attachable.group_key = wanted.group_key
-)
-SELECT group_key, id FROM attachable
-"""
-
-
-def _attach_postgresql(
-    session: Session,
-    groups: dict[str, list[StoredAlert]],
-    tolerances: dict[str, _Tolerance],
-    now: datetime,
-) -> dict[str, int]:
-    """Attach where the active incident stays as it is; the incident of each group attached."""
-    wanted = [
-        {
-            "group_key": key,
-            "alert_ids": sorted(alert.id for alert in members),
-            "levels": tolerances[key].levels,
-            "raised_priorities": tolerances[key].raised_priorities,
-            "raised_impacts": tolerances[key].raised_impacts,
-            "after": _attached(members),
-        }
-        for key, members in sorted(groups.items())
-    ]
-    rows = session.connection().exec_driver_sql(
-        _ATTACH_POSTGRESQL,
-        {"groups": orjson.dumps(wanted).decode(), "now": now, "actor": SYSTEM},
-    )
-    return {row[0]: row[1] for row in rows}
 
 
 def _active_locked(session: Session, keys: Sequence[str]) -> list[Incident]:
@@ -347,41 +199,14 @@ def _recently_resolved(
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class _Severity:
-    level: str | None
-    priority: str
-    impact: Impact
-
-
-def _worst(members: Sequence[StoredAlert], rules: RuleFile, start: _Severity) -> _Severity:
-    level, priority, impact = start.level, start.priority, start.impact
-    ranks = {name: policy.rank for name, policy in rules.priorities.items()}
-    for alert in members:
-        if alert.priority in ranks and priority in ranks:
-            priority = raise_priority(priority, alert.priority, ranks)
-        if alert.impact is not None:
-            impact = worse_impact(impact, Impact(alert.impact))
-        level = _worse_level(rules, level, alert.level)
-    return _Severity(level, priority, impact)
-
-
-def _worse_level(rules: RuleFile, current: str | None, candidate: str | None) -> str | None:
-    if candidate is None or candidate not in rules.levels:
-        return current
-    if current is None or current not in rules.levels:
-        return candidate
-    return candidate if rules.levels[candidate].rank > rules.levels[current].rank else current
-
-
 def _new_incident(
     members: Sequence[StoredAlert], rules: RuleFile, title_of: TitleOf
 ) -> NewIncident:
     first = min(members, key=lambda alert: (alert.starts_at, alert.id))
-    severity = _worst(
+    severity = worst(
         members,
         rules,
-        _Severity(first.level, first.priority or rules.spec.defaults.priority, Impact.NONE),
+        Severity(first.level, first.priority or rules.spec.defaults.priority, Impact.NONE),
     )
     return NewIncident(
         title=title_of(first),
@@ -405,17 +230,11 @@ def _raise(
     now: datetime,
 ) -> None:
     """A more severe alert raises the incident's level, priority and impact; none lowers them."""
-    before = _Severity(incident.level, incident.priority, Impact(incident.impact))
-    after = _worst(members, rules, before)
+    before = Severity(incident.level, incident.priority, Impact(incident.impact))
+    after = worst(members, rules, before)
     if after == before:
         return
-    changed_before: dict[str, str | None] = {}
-    changed_after: dict[str, str | None] = {}
-    for name in ("level", "priority", "impact"):
-        old, new = getattr(before, name), getattr(after, name)
-        if old != new:
-            changed_before[name] = str(old) if old is not None else None
-            changed_after[name] = str(new) if new is not None else None
+    changed_before, changed_after = changed_fields(before, after)
     incident.level = after.level
     incident.priority = after.priority
     incident.impact = after.impact.value

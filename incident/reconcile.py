@@ -38,344 +38,34 @@ from __future__ import annotations
 import typing
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from typing import Annotated
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    TypeAdapter,
-    ValidationError,
-)
 from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from collector.alerts import AlertObservation, AlertStatus, Delivery, Source
+from collector.alertmanager_client import alertmanager_endpoint, read_alertmanager, shown_url
+from collector.alerts import AlertStatus, Delivery, Source
 from collector.models import AlertInstance
-from collector.schemas import Annotations, Fingerprint, Labels, Text, Timestamp
 from core.counters import CounterKey, add_to_counters, counter_key
 from core.database import writing_session
 from incident.ingestion import apply_deliveries
+from incident.repairs import (
+    DEFAULT_GRACE,
+    RECEIVER,
+    HeldInstance,
+    Origin,
+    RepairKind,
+    RepairPlan,
+    plan_repairs,
+)
 from rules.policy import RuleFile
 
-__all__ = [
-    "DEFAULT_GRACE",
-    "RECEIVER",
-    "RECONCILIATION_REPAIRS",
-    "AlertmanagerAlert",
-    "AlertmanagerSnapshot",
-    "AlertmanagerUnavailable",
-    "HeldInstance",
-    "ReconcileReport",
-    "RepairKind",
-    "RepairPlan",
-    "alertmanager_endpoint",
-    "comparable_url",
-    "parse_alerts",
-    "parse_started_at",
-    "plan_repairs",
-    "read_alertmanager",
-    "reconcile_alerts",
-    "repair_counts",
-]
+__all__ = ["RECONCILIATION_REPAIRS", "ReconcileReport", "reconcile_alerts", "repair_counts"]
 
-DEFAULT_GRACE = timedelta(minutes=5)
-RECEIVER = "reconciliation"
-"""The receiver named on the deliveries reconciliation records."""
 RECONCILIATION_REPAIRS = "slakeeper_reconciliation_repairs_total"
 """Counter of alert instances reconciliation repaired, by `kind` (a `RepairKind`)."""
-
-
-class RepairKind(StrEnum):
-    MISSING_FIRING = "missing_firing"
-    MISSING_RESOLVED = "missing_resolved"
-    LOST_RESOLVED = "lost_resolved"
-
-
-class AlertmanagerUnavailable(Exception):
-    """Alertmanager could not be read (unreachable, an error status or an unreadable answer);
-    reconciliation changed nothing."""
-
-
-# --- Pure part: Alertmanager's answers and the repairs they call for -------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AlertmanagerAlert:
-    """One alert of `GET /api/v2/alerts`; its `ends_at` is only an expiry while it fires."""
-
-    fingerprint: str
-    starts_at: datetime
-    ends_at: datetime | None
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    generator_url: str
-    receivers: tuple[str, ...]
-    suppressed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AlertmanagerSnapshot:
-    """What Alertmanager listed, and when that Alertmanager process started."""
-
-    alerts: tuple[AlertmanagerAlert, ...]
-    started_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class HeldInstance:
-    """An instance slakeeper holds as firing and first heard of from an Alertmanager: the
-    `origin_url`/`origin_receiver` of the webhook that brought it, and the Alertmanager
-    reconciliation found listing it (`listed_by`)."""
-
-    fingerprint: str
-    starts_at: datetime
-    last_received_at: datetime
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    generator_url: str
-    origin_url: str | None = None
-    origin_receiver: str | None = None
-    listed_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Which Alertmanager is reconciled: the URL it is read at (`url`, comparable) and every
-    URL its webhooks may carry as `externalURL` (`external_urls`, comparable, `url` among
-    them); with `receivers`, only webhooks of those receivers count as its deliveries."""
-
-    url: str
-    external_urls: frozenset[str]
-    receivers: frozenset[str] | None = None
-
-    @classmethod
-    def of(
-        cls,
-        alertmanager_url: str,
-        external_urls: Iterable[str] = (),
-        receivers: Collection[str] | None = None,
-    ) -> Origin:
-        url = comparable_url(alertmanager_url)
-        return cls(
-            url,
-            frozenset({url, *map(comparable_url, external_urls)}),
-            frozenset(receivers) if receivers else None,
-        )
-
-    def delivered(self, held: HeldInstance) -> bool:
-        """Whether `held` passed through this Alertmanager, so its list speaks for it."""
-        if held.listed_by is not None and comparable_url(held.listed_by) == self.url:
-            return True
-        if held.origin_url is None or comparable_url(held.origin_url) not in self.external_urls:
-            return False
-        return (
-            self.receivers is None
-            or held.origin_receiver == RECEIVER
-            or held.origin_receiver in self.receivers
-        )
-
-
-def comparable_url(url: str) -> str:
-    """`url` as two spellings of one Alertmanager compare: lower-case scheme and host, no
-    default port, credentials, query or trailing slash (`HTTP://AM:80/x/` is `http://am/x`)."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return url.strip()
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and (scheme, port) not in {("http", 80), ("https", 443)}:
-        host = f"{host}:{port}"
-    return f"{scheme}://{host}{parts.path.rstrip('/')}"
-
-
-@dataclass(frozen=True, slots=True)
-class RepairPlan:
-    """Observations to ingest (`missing` instances, `lost` resolutions), how many instances
-    the grace kept firing, and why no lost resolved was looked for, if none was; the held
-    instances this Alertmanager lists that are to be marked as `listed` by it, and how many
-    held instances were left alone as `foreign` (not delivered by it)."""
-
-    missing: tuple[AlertObservation, ...]
-    lost: tuple[AlertObservation, ...]
-    held_back: int
-    skipped_reason: str | None
-    listed: tuple[tuple[str, datetime], ...] = ()
-    foreign: int = 0
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-_Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
-
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-
-class _Receiver(_Answer):
-    name: Text
-
-
-class _AlertState(_Answer):
-    state: Text
-
-
-class _GettableAlert(_Answer):
-    fingerprint: Fingerprint
-    labels: Labels
-    annotations: Annotations = {}
-    startsAt: _Instant
-    endsAt: Timestamp | None = None
-    generatorURL: Text = ""
-    receivers: list[_Receiver] = []
-    status: _AlertState | None = None  # active, suppressed or unprocessed: all of them fire
-
-
-class _Status(_Answer):
-    uptime: _Instant
-
-
-_GETTABLE_ALERTS = TypeAdapter(list[_GettableAlert])
-
-
-def parse_alerts(body: bytes) -> tuple[AlertmanagerAlert, ...]:
-    """The alerts of a `GET /api/v2/alerts` answer; ValueError if it is not one.
-
-    One unreadable alert rejects them all: left out, it would look lost and be resolved.
-    """
-    return tuple(
-        AlertmanagerAlert(
-            fingerprint=alert.fingerprint,
-            starts_at=alert.startsAt,
-            ends_at=alert.endsAt,
-            labels=alert.labels,
-            annotations=alert.annotations,
-            generator_url=alert.generatorURL,
-            receivers=tuple(receiver.name for receiver in alert.receivers),
-            suppressed=alert.status is not None and alert.status.state == "suppressed",
-        )
-        for alert in _GETTABLE_ALERTS.validate_json(body)
-    )
-
-
-def parse_started_at(body: bytes) -> datetime:
-    """When the Alertmanager process started, from a `GET /api/v2/status` answer."""
-    return _Status.model_validate_json(body).uptime
-
-
-def _millisecond(moment: datetime) -> datetime:
-    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
-
-
-def plan_repairs(
-    alerts: Sequence[AlertmanagerAlert],
-    *,
-    started_at: datetime,
-    held_firing: Sequence[HeldInstance],
-    known: Iterable[tuple[str, datetime]],
-    now: datetime,
-    grace: timedelta = DEFAULT_GRACE,
-    origin: Origin,
-) -> RepairPlan:
-    """What to repair, given Alertmanager's `alerts` (its process `started_at`) and slakeeper's
-    `held_firing` instances and `known` keys (every instance of the listed fingerprints).
-
-    Only held instances `origin` delivered may be resolved. With `origin.receivers`, only
-    alerts routed to one of them are added (or marked listed); any listed alert still counts
-    as present, so an instance is never resolved because of its route.
-    """
-    receivers = origin.receivers
-    listed = {(alert.fingerprint, _millisecond(alert.starts_at)): alert for alert in alerts}
-    known_keys = {(fingerprint, _millisecond(start)) for fingerprint, start in known}
-    known_keys.update((held.fingerprint, _millisecond(held.starts_at)) for held in held_firing)
-    missing = tuple(
-        _observation(alert, now, origin)
-        for key, alert in sorted(listed.items())
-        if key not in known_keys
-        and not alert.suppressed
-        and (receivers is None or not set(alert.receivers).isdisjoint(receivers))
-    )
-    listed_start = {alert.fingerprint: alert.starts_at for alert in alerts}
-    up_for = now - started_at
-    young = up_for < grace
-    lost: list[AlertObservation] = []
-    marked: list[tuple[str, datetime]] = []
-    held_back = foreign = 0
-    for held in sorted(held_firing, key=lambda held: (held.fingerprint, held.starts_at)):
-        still_listed = listed.get((held.fingerprint, _millisecond(held.starts_at)))
-        if (
-            still_listed is not None
-            and (held.listed_by is None or comparable_url(held.listed_by) != origin.url)
-            and (receivers is None or not receivers.isdisjoint(still_listed.receivers))
-        ):
-            # This Alertmanager has it: from now on its list speaks for it.
-            marked.append((held.fingerprint, held.starts_at))
-            held = replace(held, listed_by=origin.url)
-        if not origin.delivered(held):
-            foreign += 1
-        elif still_listed is not None:
-            if still_listed.ends_at is not None and still_listed.ends_at <= now:
-                lost.append(_resolution(held, still_listed.ends_at, now))
-        elif young or held.last_received_at > now - grace:
-            held_back += 1
-        else:
-            # Alertmanager keeps one alert per fingerprint: if it lists a later start of
-            # ours, ours ended before that began.
-            later = listed_start.get(held.fingerprint)
-            ends_at = later if later is not None and held.starts_at < later < now else now
-            lost.append(_resolution(held, ends_at, now))
-    skipped_reason = None
-    if young:
-        skipped_reason = (
-            f"Alertmanager has been up for {max(up_for.total_seconds(), 0):.0f} s, less than "
-            f"the {grace.total_seconds():.0f} s grace: its list may not be complete yet"
-        )
-    return RepairPlan(missing, tuple(lost), held_back, skipped_reason, tuple(marked), foreign)
-
-
-def _observation(alert: AlertmanagerAlert, now: datetime, origin: Origin) -> AlertObservation:
-    ended = alert.ends_at is not None and alert.ends_at <= now
-    return AlertObservation(
-        fingerprint=alert.fingerprint,
-        starts_at=alert.starts_at,
-        ends_at=alert.ends_at if ended else None,
-        status=AlertStatus.RESOLVED if ended else AlertStatus.FIRING,
-        labels=alert.labels,
-        annotations=alert.annotations,
-        generator_url=alert.generator_url,
-        source=Source.ALERTMANAGER,
-        received_at=now,
-        origin_url=origin.url,
-        origin_receiver=RECEIVER,
-    )
-
-
-def _resolution(held: HeldInstance, ends_at: datetime, now: datetime) -> AlertObservation:
-    return AlertObservation(
-        fingerprint=held.fingerprint,
-        # The stored start, not Alertmanager's millisecond one: this resolves that row.
-        starts_at=held.starts_at,
-        ends_at=max(ends_at, held.starts_at),
-        status=AlertStatus.RESOLVED,
-        labels=held.labels,
-        annotations=held.annotations,
-        generator_url=held.generator_url,
-        source=Source.ALERTMANAGER,
-        received_at=now,
-    )
 
 
 def repair_counts(plan: RepairPlan) -> Counter[CounterKey]:
@@ -392,26 +82,6 @@ def repair_counts(plan: RepairPlan) -> Counter[CounterKey]:
     )
 
 
-def alertmanager_endpoint(alertmanager_url: str, path: str) -> httpx.URL:
-    """`path` under Alertmanager's URL, keeping its route prefix (`http://h/am` + `/api/v2/x`)."""
-    try:
-        base = httpx.URL(alertmanager_url)
-    except httpx.InvalidURL:
-        # The error would quote the URL, and with it any credentials.
-        raise ValueError("the Alertmanager URL is not a valid URL") from None
-    if base.scheme not in {"http", "https"} or not base.host:
-        raise ValueError("the Alertmanager URL must be an http:// or https:// URL with a host")
-    return base.copy_with(path=base.path.rstrip("/") + path)
-
-
-def _shown(url: httpx.URL) -> str:
-    """`url` fit for a message: no credentials, no query (it may carry a token)."""
-    return str(url.copy_with(userinfo=b"", query=None, fragment=None))
-
-
-# --- I/O part: reading Alertmanager, then one transaction -----------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class ReconcileReport:
     """What one reconciliation did: alerts Alertmanager `listed`, instances slakeeper did not
@@ -426,59 +96,6 @@ class ReconcileReport:
     skipped_reason: str | None
     foreign: int = 0
     """Instances held firing that this Alertmanager did not deliver, left alone."""
-
-
-def read_alertmanager(client: httpx.Client, alertmanager_url: str) -> AlertmanagerSnapshot:
-    """Alertmanager's alerts, then its start time; AlertmanagerUnavailable if it cannot say."""
-    # Alerts first: if Alertmanager restarts between the two reads, the status shows the new
-    # process' start and the grace protects a list that may be the new, empty one.
-    alerts_url = alertmanager_endpoint(alertmanager_url, "/api/v2/alerts")
-    every_state = dict.fromkeys(("active", "silenced", "inhibited", "unprocessed"), "true")
-    alerts_body = _get(client, alerts_url, every_state)
-    status_url = alertmanager_endpoint(alertmanager_url, "/api/v2/status")
-    status_body = _get(client, status_url, {})
-    try:
-        return AlertmanagerSnapshot(parse_alerts(alerts_body), parse_started_at(status_body))
-    except ValueError as error:
-        raise AlertmanagerUnavailable(
-            f"Alertmanager at {_shown(alerts_url)} answered something that is not its API's: "
-            f"{_first_problem(error)}"
-        ) from None
-
-
-def _get(client: httpx.Client, url: httpx.URL, params: dict[str, str]) -> bytes:
-    try:
-        # Merged, not replaced: a query in the configured URL (a proxy's token) is kept.
-        response = client.get(url.copy_merge_params(params))
-    except httpx.HTTPError as error:
-        # `from None`: a chained traceback would show the request, credentials included.
-        raise AlertmanagerUnavailable(
-            f"cannot reach Alertmanager at {_shown(url)}: {_scrubbed(error, url)}"
-        ) from None
-    if not response.is_success:
-        raise AlertmanagerUnavailable(
-            f"Alertmanager at {_shown(url)} answered HTTP {response.status_code}"
-        )
-    return response.content
-
-
-def _scrubbed(error: httpx.HTTPError, url: httpx.URL) -> str:
-    # The error may quote the URL: hide its credentials and query (whole first, then parts).
-    text = f"{type(error).__name__}: {error}"
-    parts = (url.query.decode(), url.userinfo.decode(), url.password, url.username)
-    query_values = (value for _name, value in url.params.multi_items())
-    for secret in (*parts, *query_values):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def _first_problem(error: ValueError) -> str:
-    if isinstance(error, ValidationError):
-        # Pydantic's message would quote the input; its location and reason are enough.
-        first = error.errors(include_input=False)[0]
-        return f"{'.'.join(map(str, first['loc'])) or '(body)'}: {first['msg']}"
-    return str(error)
 
 
 def reconcile_alerts(
@@ -499,7 +116,7 @@ def reconcile_alerts(
     Raises AlertmanagerUnavailable, having changed nothing, if Alertmanager cannot be read.
     """
     origin = Origin.of(
-        _shown(alertmanager_endpoint(alertmanager_url, "")), external_urls, receivers
+        shown_url(alertmanager_endpoint(alertmanager_url, "")), external_urls, receivers
     )
     if grace < timedelta(0):
         raise ValueError(f"grace must not be negative, got {grace}")
@@ -523,7 +140,7 @@ def reconcile_alerts(
                 received_at=now,
                 alerts=repairs,
                 receiver=RECEIVER,
-                external_url=_shown(alertmanager_endpoint(alertmanager_url, "")),
+                external_url=shown_url(alertmanager_endpoint(alertmanager_url, "")),
             )
             apply_deliveries(session, [delivery], rules=rules, now=now)
             add_to_counters(session, repair_counts(plan))

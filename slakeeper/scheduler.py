@@ -196,7 +196,8 @@ class JobScheduler:
     def _reconcile(self) -> None:
         assert self._alertmanager_url is not None
         # Imported when first needed: an installation without Alertmanager never loads it.
-        from incident.reconcile import DEFAULT_GRACE, reconcile_alerts
+        from incident.reconcile import reconcile_alerts
+        from incident.repairs import DEFAULT_GRACE
 
         report = reconcile_alerts(
             self._engine,

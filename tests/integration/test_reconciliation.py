@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from collector.alertmanager_client import AlertmanagerUnavailable, read_alertmanager
 from collector.fingerprint import labels_fingerprint
 from collector.models import AlertInstance, DeliveryRecord
 from collector.normalise import from_alertmanager_webhook
@@ -28,14 +29,8 @@ from core.counters import read_counters
 from core.database import create_database_engine, writing_session
 from incident.ingestion import apply_deliveries
 from incident.models import Incident, IncidentEvent
-from incident.reconcile import (
-    RECEIVER,
-    RECONCILIATION_REPAIRS,
-    AlertmanagerUnavailable,
-    ReconcileReport,
-    read_alertmanager,
-    reconcile_alerts,
-)
+from incident.reconcile import RECONCILIATION_REPAIRS, ReconcileReport, reconcile_alerts
+from incident.repairs import RECEIVER
 from rules.loader import DEFAULT_RULES, load_rule_file
 from rules.policy import RuleFile
 from tests.conftest import missing

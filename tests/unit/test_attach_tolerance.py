@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from collector.alerts import AlertStatus
 from collector.store import StoredAlert
-from incident.intake import _Severity, _tolerance, _worst
+from incident.severity import Severity as _Severity
+from incident.severity import tolerance as _tolerance
+from incident.severity import worst as _worst
 from rules.loader import load_rule_file
 from rules.policy import RuleFile
 from rules.schema import Impact

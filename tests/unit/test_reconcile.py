@@ -16,27 +16,24 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from collector.alertmanager_answers import (
+    AlertmanagerAlert,
+    comparable_url,
+    parse_alerts,
+    parse_started_at,
+)
+from collector.alertmanager_client import (
+    AlertmanagerUnavailable,
+    alertmanager_endpoint,
+    read_alertmanager,
+)
 from collector.alerts import AlertStatus, Source
 from collector.fingerprint import labels_fingerprint
 from collector.normalise import from_alertmanager_webhook
 from collector.schemas import AlertmanagerWebhook
 from core.counters import counter_key
-from incident.reconcile import (
-    RECONCILIATION_REPAIRS,
-    AlertmanagerAlert,
-    AlertmanagerUnavailable,
-    HeldInstance,
-    Origin,
-    RepairKind,
-    RepairPlan,
-    alertmanager_endpoint,
-    comparable_url,
-    parse_alerts,
-    parse_started_at,
-    plan_repairs,
-    read_alertmanager,
-    repair_counts,
-)
+from incident.reconcile import RECONCILIATION_REPAIRS, repair_counts
+from incident.repairs import HeldInstance, Origin, RepairKind, RepairPlan, plan_repairs
 from tests.conftest import fixture_text
 
 STARTED_AT = datetime(2026, 11, 22, 2, 21, 12, 582000, tzinfo=UTC)
