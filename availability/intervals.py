@@ -187,6 +187,21 @@ def _sum_per_group(group: Micros, values: Micros, n: int) -> Micros:
     return running[bounds[1:]] - running[bounds[:-1]]
 
 
+def _period_lengths(period_start: Micros, period_end: Micros) -> Micros:
+    """Each service's period length; ValueError for a bad array or a period ending early."""
+    _check_micros("period_start", period_start)
+    _check_micros("period_end", period_end)
+    n = len(period_start)
+    if len(period_end) != n:
+        raise ValueError(
+            f"period_start and period_end must have the same length, got {n} and {len(period_end)}"
+        )
+    total = period_end - period_start
+    if n and total.min() < 0:
+        raise ValueError(f"a period ends before it starts (service {int(np.argmin(total))})")
+    return total
+
+
 def measure(
     period_start: Micros,
     period_end: Micros,
@@ -201,17 +216,8 @@ def measure(
     `group`. Raises ValueError for arrays of the wrong shape or dtype, a period ending
     before it starts, or a group outside 0..n-1.
     """
-    _check_micros("period_start", period_start)
-    _check_micros("period_end", period_end)
-    n = len(period_start)
-    if len(period_end) != n:
-        raise ValueError(
-            f"period_start and period_end must have the same length, got {n} and {len(period_end)}"
-        )
-    total = period_end - period_start
-    if n and total.min() < 0:
-        raise ValueError(f"a period ends before it starts (service {int(np.argmin(total))})")
-
+    total = _period_lengths(period_start, period_end)
+    n = len(total)
     kinds = [_clipped(w, period_start, period_end) for w in (outage, degraded, maintenance)]
     sizes = [2 * len(k) for k in kinds]
     count = sum(sizes)

@@ -212,62 +212,29 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    return f"unknown {kind} {name!r}; defined: {', '.join(known) or 'none'}"
+
+
 def _reference_problems(spec: RuleFileSpec) -> Iterator[tuple[Location, str]]:
     """References to levels, priorities, calendars, contacts and services that do not exist."""
+    yield from _default_problems(spec)
+    yield from _rule_problems(spec)
     # Lists in file order, so that "defined: ..." reads as the file does.
-    levels, priorities = list(spec.levels), list(spec.priorities)
-    calendars, contacts = ["24x7", *spec.calendars], list(spec.contacts)
-    services = [service.name for service in spec.services]
-
-    def unknown(kind: str, name: str, known: list[str]) -> str:
-        return f"unknown {kind} {name!r}; defined: {', '.join(known) or 'none'}"
-
-    if spec.defaults.level not in levels:
-        yield ("defaults", "level"), unknown("level", spec.defaults.level, levels)
-    if spec.defaults.priority not in priorities:
-        yield ("defaults", "priority"), unknown("priority", spec.defaults.priority, priorities)
-    yield from _template_problems(("defaults", "title"), spec.defaults.title)
-    if spec.business_calendar is not None and spec.business_calendar not in spec.calendars:
-        yield (
-            ("business_calendar",),
-            unknown("calendar", spec.business_calendar, list(spec.calendars)),
-        )
-    for index, name in enumerate(services):
-        if name in services[:index]:
-            yield ("services", index, "name"), f"service {name!r} is defined twice"
-    rule_names = [rule.name for rule in spec.rules]
-    for index, rule in enumerate(spec.rules):
-        if rule.name is not None and rule.name in rule_names[:index]:
-            yield ("rules", index, "name"), f"rule {rule.name!r} is defined twice"
-        if rule.level is not None and rule.level not in levels:
-            yield ("rules", index, "level"), unknown("level", rule.level, levels)
-        if rule.priority is not None and rule.priority not in priorities:
-            yield ("rules", index, "priority"), unknown("priority", rule.priority, priorities)
-        if rule.title is not None:
-            yield from _template_problems(("rules", index, "title"), rule.title)
+    contacts = list(spec.contacts)
     for name, level in spec.levels.items():
         for index, contact in enumerate(level.notify):
             if contact not in contacts:
-                yield ("levels", name, "notify", index), unknown("contact", contact, contacts)
+                yield ("levels", name, "notify", index), _unknown("contact", contact, contacts)
+    calendars = ["24x7", *spec.calendars]
     for name, priority in spec.priorities.items():
         if priority.calendar is not None and priority.calendar not in calendars:
             yield (
                 ("priorities", name, "calendar"),
-                unknown("calendar", priority.calendar, calendars),
+                _unknown("calendar", priority.calendar, calendars),
             )
-    for priority_name, steps in spec.escalation.items():
-        if priority_name not in priorities:
-            yield (
-                ("escalation", priority_name, "[key]"),
-                unknown("priority", priority_name, priorities),
-            )
-        for index, step in enumerate(steps):
-            for position, contact in enumerate(step.notify):
-                if contact not in contacts:
-                    yield (
-                        ("escalation", priority_name, index, "notify", position),
-                        unknown("contact", contact, contacts),
-                    )
+    yield from _escalation_problems(spec)
+    services = [service.name for service in spec.services]
     for index, window in enumerate(spec.maintenance):
         if window.service not in services:
             yield (
@@ -277,6 +244,55 @@ def _reference_problems(spec: RuleFileSpec) -> Iterator[tuple[Location, str]]:
                     f"under services; listed: {', '.join(services) or 'none'}"
                 ),
             )
+
+
+def _default_problems(spec: RuleFileSpec) -> Iterator[tuple[Location, str]]:
+    levels, priorities = list(spec.levels), list(spec.priorities)
+    if spec.defaults.level not in levels:
+        yield ("defaults", "level"), _unknown("level", spec.defaults.level, levels)
+    if spec.defaults.priority not in priorities:
+        yield ("defaults", "priority"), _unknown("priority", spec.defaults.priority, priorities)
+    yield from _template_problems(("defaults", "title"), spec.defaults.title)
+    if spec.business_calendar is not None and spec.business_calendar not in spec.calendars:
+        yield (
+            ("business_calendar",),
+            _unknown("calendar", spec.business_calendar, list(spec.calendars)),
+        )
+    services = [service.name for service in spec.services]
+    for index, name in enumerate(services):
+        if name in services[:index]:
+            yield ("services", index, "name"), f"service {name!r} is defined twice"
+
+
+def _rule_problems(spec: RuleFileSpec) -> Iterator[tuple[Location, str]]:
+    levels, priorities = list(spec.levels), list(spec.priorities)
+    rule_names = [rule.name for rule in spec.rules]
+    for index, rule in enumerate(spec.rules):
+        if rule.name is not None and rule.name in rule_names[:index]:
+            yield ("rules", index, "name"), f"rule {rule.name!r} is defined twice"
+        if rule.level is not None and rule.level not in levels:
+            yield ("rules", index, "level"), _unknown("level", rule.level, levels)
+        if rule.priority is not None and rule.priority not in priorities:
+            yield ("rules", index, "priority"), _unknown("priority", rule.priority, priorities)
+        if rule.title is not None:
+            yield from _template_problems(("rules", index, "title"), rule.title)
+
+
+def _escalation_problems(spec: RuleFileSpec) -> Iterator[tuple[Location, str]]:
+    priorities, contacts = list(spec.priorities), list(spec.contacts)
+    for priority_name, steps in spec.escalation.items():
+        if priority_name not in priorities:
+            yield (
+                ("escalation", priority_name, "[key]"),
+                _unknown("priority", priority_name, priorities),
+            )
+        for index, step in enumerate(steps):
+            for position, contact in enumerate(step.notify):
+                if contact not in contacts:
+                    yield (
+                        ("escalation", priority_name, index, "notify", position),
+                        _unknown("contact", contact, contacts),
+                    )
 
 
 def _template_problems(loc: Location, source: str) -> Iterator[tuple[Location, str]]:

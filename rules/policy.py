@@ -120,44 +120,7 @@ def compile_rule_file(spec: RuleFileSpec, *, source: str, default_timezone: str)
         if spec.business_calendar is not None
         else _calendar("business", CalendarSpec(), timezone)
     )
-
-    def target(duration: Duration, calendar: Calendar) -> SlaTarget:
-        if duration.business_days is None:
-            return SlaTarget(duration, duration.value, calendar)
-        assert isinstance(business, BusinessCalendar)
-        return SlaTarget(duration, duration.business_days * business.day_length, business)
-
-    priorities = {}
-    for rank, (name, priority) in enumerate(spec.priorities.items()):
-        calendar = calendars[priority.calendar or "24x7"]
-        priorities[name] = PriorityPolicy(
-            name=name,
-            rank=rank,
-            respond=target(priority.respond, calendar),
-            resolve=target(priority.resolve, calendar),
-            resolution_from=priority.resolution_from,
-        )
-    escalation = {
-        name: tuple(
-            EscalationStep(
-                index=index,
-                after=target(step.after, priorities[name].respond.calendar),
-                notify=tuple(step.notify),
-                unless=step.unless,
-            )
-            for index, step in enumerate(steps)
-        )
-        for name, steps in spec.escalation.items()
-    }
-    default_target = _ratio(spec.defaults.target)
-    services = {
-        service.name: ServicePolicy(
-            service.name,
-            _ratio(service.target if service.target is not None else spec.defaults.target),
-            ZoneInfo(service.timezone) if service.timezone else timezone,
-        )
-        for service in spec.services
-    }
+    priorities = _priorities(spec, calendars, business)
     return RuleFile(
         source=source,
         spec=spec,
@@ -169,14 +132,62 @@ def compile_rule_file(spec: RuleFileSpec, *, source: str, default_timezone: str)
         },
         priorities=priorities,
         calendars=calendars,
-        escalation=escalation,
+        escalation=_escalation(spec, priorities, business),
         contacts=dict(spec.contacts),
-        services=services,
+        services={
+            service.name: ServicePolicy(
+                service.name,
+                _ratio(service.target if service.target is not None else spec.defaults.target),
+                ZoneInfo(service.timezone) if service.timezone else timezone,
+            )
+            for service in spec.services
+        },
         maintenance=tuple(spec.maintenance),
-        default_target_ratio=default_target,
+        default_target_ratio=_ratio(spec.defaults.target),
         reopen_window=_wall_clock(spec.defaults.reopen_window),
         degraded_weight=spec.defaults.degraded_weight,
     )
+
+
+def _target(duration: Duration, calendar: Calendar, business: Calendar) -> SlaTarget:
+    """A target on `calendar`, or on the business calendar when given in business days."""
+    if duration.business_days is None:
+        return SlaTarget(duration, duration.value, calendar)
+    assert isinstance(business, BusinessCalendar)
+    return SlaTarget(duration, duration.business_days * business.day_length, business)
+
+
+def _priorities(
+    spec: RuleFileSpec, calendars: dict[str, Calendar], business: Calendar
+) -> dict[str, PriorityPolicy]:
+    priorities = {}
+    for rank, (name, priority) in enumerate(spec.priorities.items()):
+        calendar = calendars[priority.calendar or "24x7"]
+        priorities[name] = PriorityPolicy(
+            name=name,
+            rank=rank,
+            respond=_target(priority.respond, calendar, business),
+            resolve=_target(priority.resolve, calendar, business),
+            resolution_from=priority.resolution_from,
+        )
+    return priorities
+
+
+def _escalation(
+    spec: RuleFileSpec, priorities: dict[str, PriorityPolicy], business: Calendar
+) -> dict[str, tuple[EscalationStep, ...]]:
+    return {
+        name: tuple(
+            EscalationStep(
+                index=index,
+                after=_target(step.after, priorities[name].respond.calendar, business),
+                notify=tuple(step.notify),
+                unless=step.unless,
+            )
+            for index, step in enumerate(steps)
+        )
+        for name, steps in spec.escalation.items()
+    }
 
 
 def _ratio(percent: float) -> float:
