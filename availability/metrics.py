@@ -1,4 +1,4 @@
-"""The service-level metrics of DESIGN §7 that come from the database: availability,
+"""The service-level metrics that come from the database: availability,
 targets, error budget, downtime, up/down and open incidents.
 
 States, downtime counters and open incidents are computed at scrape time and kept for
@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 _AVAILABILITY = (
     "slakeeper_service_availability_ratio",
-    "Availability (DESIGN §3: maintenance excluded, degraded time weighted) over the window: "
+    "Availability (maintenance excluded, degraded time weighted) over the window: "
     "month is the calendar month to date in the service's time zone, 30d the last 30 days.",
 )
 _TARGET = ("slakeeper_service_availability_target_ratio", "The service's availability target.")

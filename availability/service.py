@@ -168,7 +168,7 @@ def service_availability(
 
 
 def availability_resource(figures: Availability) -> dict[str, Any]:
-    """The DESIGN §4 availability fields, plus warranty extension days."""
+    """The availability fields of the API, plus warranty extension days."""
     return {
         "service": figures.service,
         "from": rfc3339(figures.start),

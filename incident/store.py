@@ -54,7 +54,7 @@ def lock_group_keys(session: Session, keys: Iterable[str]) -> None:
 
 
 def incident_fields(incident: Incident, *, alert_count: int) -> dict[str, Any]:
-    """The incident as the API and notifications show it (DESIGN §4), JSON-ready."""
+    """The incident as the API and notifications show it (docs/architecture.md), JSON-ready."""
     return row_fields({name: getattr(incident, name) for name in _FIELD_NAMES}, alert_count)
 
 
