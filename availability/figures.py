@@ -1,4 +1,4 @@
-"""Availability figures from measured times (docs/architecture.md, Availability), for one service or many at once.
+"""Availability figures from measured times, for one service or many at once.
 
 With T the period, M maintenance, D downtime and G degraded time (all in microseconds,
 measured by `availability.intervals.measure`), w the degraded weight and `target` the
