@@ -343,8 +343,13 @@ def report(args: argparse.Namespace) -> None:
 def demo(args: argparse.Namespace) -> None:
     """Load simulated months into the database, then say what they hold and where to look."""
     from availability.periods import PeriodInFuture, parse_month
-    from slakeeper.demo import DatabaseNotEmpty, default_months, format_summary, run_demo
-    from slakeeper.demo_kinds import ScenarioError
+    from slakeeper.demo import (
+        DatabaseNotEmpty,
+        ScenarioError,
+        default_months,
+        format_summary,
+        run_demo,
+    )
 
     settings = _settings(args, ("database_url", "rules"))
     now = datetime.now(UTC)  # where the simulation stops; it never reads the clock itself
