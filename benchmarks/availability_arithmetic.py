@@ -1,6 +1,6 @@
 """How long the availability arithmetic takes: many services at once, and one service alone.
 
-Measures and prints; asserts nothing. Run: `.venv/bin/python benchmarks/availability_arithmetic.py`
+Measures and prints; asserts nothing. Run: `.venv/bin/python -m benchmarks.availability_arithmetic`
 (options `--services`, `--windows`, `--runs`). Each figure is the median (and min, max) of
 `--runs` timed calls with perf_counter after one warm-up call; the peak is the largest
 memory allocated during one call, above what was allocated before it (tracemalloc, which
@@ -18,27 +18,23 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from availability.figures import availability_of, availability_table  # noqa: E402
-from availability.intervals import (  # noqa: E402
+from availability.figures import availability_of, availability_table
+from availability.intervals import (
     Measured,
     Micros,
     Windows,
     measure,
     total_per_bucket,
 )
-from availability.periods import day_edges_micros, month_period, to_micros  # noqa: E402
+from availability.periods import day_edges_micros, month_period, to_micros
 
 S = 1_000_000
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
