@@ -29,7 +29,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from availability.html import render_html
-from availability.periods import month_period
+from availability.periods import Period, month_period
 from availability.rendering import report_csv, report_json
 from availability.report import build_report
 from availability.service import service_availability
@@ -46,11 +46,25 @@ YEAR, MONTH = 2026, 10
 
 
 def populate(url: str, rules: RuleFile, services: int, windows: int, seed: int = 7) -> None:
+    """Migrate a fresh database and insert the month's outage alerts and incidents."""
     engine = create_database_engine(url)
     migrate.upgrade(engine)
     period = month_period(YEAR, MONTH, rules.timezone, now=NOW)
-    span = (period.end - period.start).total_seconds()
     chance = random.Random(seed)
+    alerts = _outage_alerts(period, services, windows, chance)
+    incidents = _incidents(period, services, chance)
+    with engine.begin() as connection:
+        for offset in range(0, len(alerts), 10_000):
+            connection.execute(insert(AlertInstance), alerts[offset : offset + 10_000])
+        connection.execute(insert(Incident), incidents)
+    engine.dispose()
+
+
+def _outage_alerts(
+    period: Period, services: int, windows: int, chance: random.Random
+) -> list[dict[str, Any]]:
+    """`windows` resolved outage alerts over the month, a third overlapping the one before."""
+    span = (period.end - period.start).total_seconds()
     alerts: list[dict[str, Any]] = []
     for index in range(windows):
         service = f"svc{index % services:04d}"
@@ -81,6 +95,12 @@ def populate(url: str, rules: RuleFile, services: int, windows: int, seed: int =
                 "resolved_received_at": end,
             }
         )
+    return alerts
+
+
+def _incidents(period: Period, services: int, chance: random.Random) -> list[dict[str, Any]]:
+    """2,000 closed incidents with their SLA figures, some of them breached."""
+    span = (period.end - period.start).total_seconds()
     incidents = []
     for index in range(2000):
         opened = period.start + timedelta(seconds=chance.uniform(0, span - 86400))
@@ -111,11 +131,7 @@ def populate(url: str, rules: RuleFile, services: int, windows: int, seed: int =
                 "updated_at": opened,
             }
         )
-    with engine.begin() as connection:
-        for offset in range(0, len(alerts), 10_000):
-            connection.execute(insert(AlertInstance), alerts[offset : offset + 10_000])
-        connection.execute(insert(Incident), incidents)
-    engine.dispose()
+    return incidents
 
 
 def timed(call: Callable[[], object], runs: int) -> float:
