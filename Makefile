@@ -34,17 +34,17 @@ e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/ingest.py $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.ingest $(BENCH_ARGS)
 
 bench-rules: $(STAMP)
-	$(BIN)/python benchmarks/classify.py
+	$(BIN)/python -m benchmarks.classify
 
 bench-report: $(STAMP)
-	$(BIN)/python benchmarks/availability_arithmetic.py
-	$(BIN)/python benchmarks/report.py
+	$(BIN)/python -m benchmarks.availability_arithmetic
+	$(BIN)/python -m benchmarks.report
 
 bench-metrics: $(STAMP)
-	$(BIN)/python benchmarks/metrics_scrape.py
+	$(BIN)/python -m benchmarks.metrics_scrape
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,9 +1,10 @@
 """The compliance report as one self-contained HTML page: tables and inline SVG charts.
 
-Python lays the charts out (positions, ticks, labels); the Jinja template only draws them,
-with autoescape on, so names and titles from alert labels are escaped in tables and charts
-alike. Figures are pre-formatted here: availability is rounded down (a page never shows
-more than was achieved), durations read "3 h 36 min 5 s", and a missing value reads "—".
+Python lays the charts out (positions, ticks, labels); the Jinja template
+(`templates/report.html.j2`) only draws them, with autoescape on, so names and titles from
+alert labels are escaped in tables and charts alike. Figures are pre-formatted here:
+availability is rounded down (a page never shows more than was achieved), durations read
+"3 h 36 min 5 s", and a missing value reads "—".
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import jinja2
 import pandas as pd
 
 from availability.compliance import ALL_SERVICES, ComplianceReport
-from availability.report_template import (
+from availability.report_shapes import (
     BAR,
     COLUMNS_BOTTOM,
     COLUMNS_LEFT,
@@ -27,7 +28,6 @@ from availability.report_template import (
     COLUMNS_TOP,
     PLOT_LEFT,
     PLOT_RIGHT,
-    REPORT_TEMPLATE,
     ROW,
     Bar,
     BarChart,
@@ -67,9 +67,13 @@ def render_html(report: ComplianceReport) -> str:
 @cache
 def _template() -> jinja2.Template:
     environment = jinja2.Environment(
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+        loader=jinja2.PackageLoader("availability", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return environment.from_string(REPORT_TEMPLATE)
+    return environment.get_template("report.html.j2")
 
 
 # Formatting ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """How long the availability arithmetic takes: many services at once, and one service alone.
 
-Measures and prints; asserts nothing. Run: `.venv/bin/python benchmarks/availability_arithmetic.py`
+Measures and prints; asserts nothing. Run: `.venv/bin/python -m benchmarks.availability_arithmetic`
 (options `--services`, `--windows`, `--runs`). Each figure is the median (and min, max) of
 `--runs` timed calls with perf_counter after one warm-up call; the peak is the largest
 memory allocated during one call, above what was allocated before it (tracemalloc, which
@@ -18,27 +18,24 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from availability.figures import availability_of, availability_table  # noqa: E402
-from availability.intervals import (  # noqa: E402
+from availability.figures import availability_of, availability_table
+from availability.intervals import (
     Measured,
     Micros,
     Windows,
     measure,
     total_per_bucket,
 )
-from availability.periods import day_edges_micros, month_period, to_micros  # noqa: E402
+from availability.periods import day_edges_micros, month_period, to_micros
 
 S = 1_000_000
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
@@ -100,9 +97,20 @@ def row(name: str, samples: list[float], peak_mib: float) -> None:
 Case = tuple[str, Callable[[], object]]
 
 
-def many_services(rng: np.random.Generator, services: int, count: int) -> tuple[str, list[Case]]:
-    """The monthly report's arithmetic for every service at once."""
-    now = to_micros(NOW)
+@dataclass(frozen=True)
+class Month:
+    """Every service's period and its outage, maintenance and degraded windows."""
+
+    period_start: Micros
+    period_end: Micros
+    outage: Windows
+    maintenance: Windows
+    degraded: Windows
+
+
+def month_of_windows(rng: np.random.Generator, services: int, count: int, now: int) -> Month:
+    """`count` outage windows (one in a thousand still firing) and a thirtieth as many
+    maintenance and degraded ones, over `services` services' months."""
     period_start, period_end = periods(services, now)
     outage_lengths = (np.exp(rng.normal(np.log(600), 1.5, count)) * S).astype(np.int64)
     outage = windows(rng, count, period_start, period_end, outage_lengths, now, firing=0.001)
@@ -110,6 +118,14 @@ def many_services(rng: np.random.Generator, services: int, count: int) -> tuple[
     planned = rng.integers(HOUR, 4 * HOUR, size=few, dtype=np.int64)
     maintenance = windows(rng, few, period_start, period_end, planned, now)
     degraded = windows(rng, few, period_start, period_end, planned[::-1].copy(), now)
+    return Month(period_start, period_end, outage, maintenance, degraded)
+
+
+def many_services(rng: np.random.Generator, services: int, count: int) -> tuple[str, list[Case]]:
+    """The monthly report's arithmetic for every service at once."""
+    month = month_of_windows(rng, services, count, to_micros(NOW))
+    period_start, period_end = month.period_start, month.period_end
+    outage, maintenance, degraded = month.outage, month.maintenance, month.degraded
     edges = np.arange(31, dtype=np.int64) * DAY + int(period_start.min())
 
     def measure_all() -> Measured:
@@ -144,25 +160,6 @@ def many_services(rng: np.random.Generator, services: int, count: int) -> tuple[
             degraded_weight=0.5,
         )
 
-    # What the vectorised sweep replaces: the same work, one service at a time.
-    def one(kind: Windows, group: int) -> Windows:
-        chosen = kind.group == group
-        return Windows(kind.group[chosen] * 0, kind.start[chosen], kind.end[chosen])
-
-    split = [(i, one(outage, i), one(degraded, i), one(maintenance, i)) for i in range(services)]
-
-    def service_by_service() -> object:
-        return [
-            measure(
-                period_start[i : i + 1],
-                period_end[i : i + 1],
-                outage=out,
-                degraded=deg,
-                maintenance=maint,
-            )
-            for i, out, deg, maint in split
-        ]
-
     summary = (
         f"{services} services, {len(outage)} outage, {len(maintenance)} maintenance, "
         f"{len(degraded)} degraded windows; {len(result.downtime_segments)} downtime segments"
@@ -172,8 +169,38 @@ def many_services(rng: np.random.Generator, services: int, count: int) -> tuple[
         (f"availability_table: {services} services", table),
         ("total_per_bucket: all downtime segments, 30 days", per_day),
         ("report: measure + total_per_bucket + availability_table", report),
-        (f"reference: measure called once per service, {services} calls", service_by_service),
+        (
+            f"reference: measure called once per service, {services} calls",
+            service_by_service(month, services),
+        ),
     ]
+
+
+def service_by_service(month: Month, services: int) -> Callable[[], object]:
+    """What the vectorised sweep replaces: the same work, one service at a time."""
+
+    def one(kind: Windows, group: int) -> Windows:
+        chosen = kind.group == group
+        return Windows(kind.group[chosen] * 0, kind.start[chosen], kind.end[chosen])
+
+    split = [
+        (i, one(month.outage, i), one(month.degraded, i), one(month.maintenance, i))
+        for i in range(services)
+    ]
+
+    def measure_each() -> object:
+        return [
+            measure(
+                month.period_start[i : i + 1],
+                month.period_end[i : i + 1],
+                outage=out,
+                degraded=deg,
+                maintenance=maint,
+            )
+            for i, out, deg, maint in split
+        ]
+
+    return measure_each
 
 
 def one_service(rng: np.random.Generator) -> list[Case]:

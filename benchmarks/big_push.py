@@ -4,7 +4,7 @@ For each database, a fresh `slakeeper serve` on a fresh database receives one Al
 webhook of `--groups` alerts, each of its own group (so each opens an incident), while a
 second client sends a one-alert push every `--interval-ms` and times its answer. Prints the big
 push's time, the small pushes' latencies while it ran, and whether the server logged "database
-is locked"; asserts nothing about timings. Run: `.venv/bin/python benchmarks/big_push.py`.
+is locked"; asserts nothing about timings. Run: `.venv/bin/python -m benchmarks.big_push`.
 """
 
 from __future__ import annotations
@@ -21,15 +21,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from ingest import (
-    LOOPBACK,
-    WEBHOOK_PATH,
-    BenchmarkError,
-    find_slakeeper,
-    postgresql_database,
-    running_server,
-    sqlite_database,
-)
+from benchmarks.harness import BenchmarkError
+from benchmarks.harness.databases import postgresql_database, sqlite_database
+from benchmarks.harness.servers import LOOPBACK, WEBHOOK_PATH, find_slakeeper, running_server
+from benchmarks.harness.stats import percentile
 
 
 def alert(name: str, service: str) -> dict[str, Any]:
@@ -69,11 +64,6 @@ def post(port: int, body: bytes, timeout: float = 300.0) -> tuple[int, float]:
     finally:
         connection.close()
     return status, time.perf_counter() - started
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def latencies(values: list[float]) -> str:

@@ -1,6 +1,6 @@
 """How long classifying one alert takes against a rule file of 200 rules.
 
-Measures and prints; asserts nothing. Run: `.venv/bin/python benchmarks/classify.py`.
+Measures and prints; asserts nothing. Run: `.venv/bin/python -m benchmarks.classify`.
 Each figure is the distribution of single `RuleSet.classify` calls (perf_counter_ns around
 each call, so ~0.1 µs of timer cost is included), after a warm-up.
 """
@@ -10,16 +10,12 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from rules.loader import DEFAULT_RULES, load_rule_file, parse_rule_text  # noqa: E402
-from rules.policy import RuleFile  # noqa: E402
+from rules.loader import DEFAULT_RULES, load_rule_file, parse_rule_text
+from rules.policy import RuleFile
 
 _SEVERITIES = ("critical", "warning", "info")
 

@@ -5,7 +5,7 @@ of about `--megabytes` MB each, all at once; a push answered 503 is sent again a
 Retry-After, as Alertmanager does. The RSS of the server is sampled every 50 ms. Run once with
 the default ceiling on bytes in flight and once with `--max-inflight-mib` large enough to admit
 everything, to see what the ceiling holds back. Prints; asserts nothing about memory or time.
-Run: `.venv/bin/python benchmarks/memory.py`.
+Run: `.venv/bin/python -m benchmarks.memory`.
 """
 
 from __future__ import annotations
@@ -22,25 +22,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ingest import (
+from benchmarks.harness import BenchmarkError
+from benchmarks.harness.procfs import MIB, rss_mib
+from benchmarks.harness.servers import (
     LOOPBACK,
     WEBHOOK_PATH,
-    BenchmarkError,
     Server,
     find_slakeeper,
     free_port,
     stop_server,
     wait_until_ready,
 )
-
-MIB = 1024 * 1024
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def push_body(index: int, megabytes: float) -> bytes:

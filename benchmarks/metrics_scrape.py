@@ -1,7 +1,7 @@
 """How long a Prometheus scrape of `/metrics` takes with 1,000 services and 10,000 open
 incidents.
 
-Measures and prints; asserts nothing. Run: `.venv/bin/python benchmarks/metrics_scrape.py`
+Measures and prints; asserts nothing. Run: `.venv/bin/python -m benchmarks.metrics_scrape`
 (`--databases sqlite,postgresql`, `--services 1000`, `--incidents 10000`,
 `--windows 100000`, `--scrapes 40`).
 
@@ -25,31 +25,24 @@ import argparse
 import platform
 import random
 import statistics
-import sys
-import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
 
-from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from availability.snapshot import period_figures  # noqa: E402
-from collector.models import AlertInstance  # noqa: E402
-from core.database import create_database_engine  # noqa: E402
-from incident.models import Incident  # noqa: E402
-from rules.loader import DEFAULT_RULES, load_rule_file  # noqa: E402
-from slakeeper import migrate  # noqa: E402
-from slakeeper.app import create_app  # noqa: E402
-from slakeeper.settings import Settings  # noqa: E402
+from availability.snapshot import period_figures
+from benchmarks.harness.databases import empty_database
+from collector.models import AlertInstance
+from core.database import create_database_engine
+from incident.models import Incident
+from rules.loader import DEFAULT_RULES, load_rule_file
+from slakeeper import migrate
+from slakeeper.app import create_app
+from slakeeper.settings import Settings
 
 START = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 SCRAPE_INTERVAL = timedelta(seconds=15)
@@ -207,26 +200,6 @@ def p95(samples: list[float]) -> float:
     return samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
 
 
-@contextmanager
-def database(kind: str, postgres_url: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite:///{directory}/bench.db"
-        return
-    name = f"slakeeper_scrape_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        postgres_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{postgres_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--databases", default="sqlite,postgresql")
@@ -247,7 +220,7 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in args.databases.split(","):
-        with database(kind, args.postgres_url) as url:
+        with empty_database(kind, args.postgres_url, "slakeeper_scrape") as url:
             run(url, kind, args)
 
 

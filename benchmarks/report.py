@@ -1,6 +1,6 @@
 """How long the monthly compliance report and one service's month take, from the database.
 
-Measures and prints; asserts nothing. Run: `.venv/bin/python benchmarks/report.py`
+Measures and prints; asserts nothing. Run: `.venv/bin/python -m benchmarks.report`
 (`--databases sqlite,postgresql`, `--services 1000`, `--windows 100000`, `--runs 5`).
 
 A fresh database per run gets `--windows` resolved outage-impact alerts spread over
@@ -19,43 +19,52 @@ import argparse
 import platform
 import random
 import statistics
-import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from availability.html import render_html  # noqa: E402
-from availability.periods import month_period  # noqa: E402
-from availability.rendering import report_csv, report_json  # noqa: E402
-from availability.report import build_report  # noqa: E402
-from availability.service import service_availability  # noqa: E402
-from collector.models import AlertInstance  # noqa: E402
-from core.database import create_database_engine  # noqa: E402
-from incident.models import Incident  # noqa: E402
-from rules.loader import DEFAULT_RULES, load_rule_file  # noqa: E402
-from rules.policy import RuleFile  # noqa: E402
-from slakeeper import migrate  # noqa: E402
+from availability.html import render_html
+from availability.periods import Period, month_period
+from availability.rendering import report_csv, report_json
+from availability.report import build_report
+from availability.service import service_availability
+from benchmarks.harness.databases import empty_database
+from collector.models import AlertInstance
+from core.database import create_database_engine
+from incident.models import Incident
+from rules.loader import DEFAULT_RULES, load_rule_file
+from rules.policy import RuleFile
+from slakeeper import migrate
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 YEAR, MONTH = 2026, 10
 
 
 def populate(url: str, rules: RuleFile, services: int, windows: int, seed: int = 7) -> None:
+    """Migrate a fresh database and insert the month's outage alerts and incidents."""
     engine = create_database_engine(url)
     migrate.upgrade(engine)
     period = month_period(YEAR, MONTH, rules.timezone, now=NOW)
-    span = (period.end - period.start).total_seconds()
     chance = random.Random(seed)
+    alerts = _outage_alerts(period, services, windows, chance)
+    incidents = _incidents(period, services, chance)
+    with engine.begin() as connection:
+        for offset in range(0, len(alerts), 10_000):
+            connection.execute(insert(AlertInstance), alerts[offset : offset + 10_000])
+        connection.execute(insert(Incident), incidents)
+    engine.dispose()
+
+
+def _outage_alerts(
+    period: Period, services: int, windows: int, chance: random.Random
+) -> list[dict[str, Any]]:
+    """`windows` resolved outage alerts over the month, a third overlapping the one before."""
+    span = (period.end - period.start).total_seconds()
     alerts: list[dict[str, Any]] = []
     for index in range(windows):
         service = f"svc{index % services:04d}"
@@ -86,6 +95,12 @@ def populate(url: str, rules: RuleFile, services: int, windows: int, seed: int =
                 "resolved_received_at": end,
             }
         )
+    return alerts
+
+
+def _incidents(period: Period, services: int, chance: random.Random) -> list[dict[str, Any]]:
+    """2,000 closed incidents with their SLA figures, some of them breached."""
+    span = (period.end - period.start).total_seconds()
     incidents = []
     for index in range(2000):
         opened = period.start + timedelta(seconds=chance.uniform(0, span - 86400))
@@ -116,11 +131,7 @@ def populate(url: str, rules: RuleFile, services: int, windows: int, seed: int =
                 "updated_at": opened,
             }
         )
-    with engine.begin() as connection:
-        for offset in range(0, len(alerts), 10_000):
-            connection.execute(insert(AlertInstance), alerts[offset : offset + 10_000])
-        connection.execute(insert(Incident), incidents)
-    engine.dispose()
+    return incidents
 
 
 def timed(call: Callable[[], object], runs: int) -> float:
@@ -193,24 +204,8 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for database in args.databases.split(","):
-        if database == "sqlite":
-            with tempfile.TemporaryDirectory() as directory:
-                run(f"sqlite:///{directory}/bench.db", "sqlite", args, rules)
-        else:
-            name = f"slakeeper_report_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(
-                args.postgres_url.replace("postgresql://", "postgresql+psycopg://"),
-                isolation_level="AUTOCOMMIT",
-            )
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                base = args.postgres_url.rsplit("/", 1)[0]
-                run(f"{base}/{name}", "postgresql", args, rules)
-            finally:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                admin.dispose()
+        with empty_database(database, args.postgres_url, "slakeeper_report") as url:
+            run(url, database, args, rules)
 
 
 if __name__ == "__main__":

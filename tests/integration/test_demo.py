@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from slakeeper.app import create_app
 from slakeeper.demo import webhook_payload
-from slakeeper.demo_events import AlertNotice
+from slakeeper.demo.events import AlertNotice
 from slakeeper.settings import Settings
 from tests.integration.processes import clean_environment
 

@@ -1,4 +1,4 @@
-"""`slakeeper demo`: realistic months of alerts and incidents, loaded through the real paths.
+"""The demo's months loaded through the real paths, on a virtual clock.
 
 A virtual clock steps through the scenario's events in time order. Each Alertmanager
 notification is validated and normalised as the webhook route does it and stored by
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,10 +22,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from availability.compliance import ComplianceReport
-from availability.models import MaintenanceWindow
 from availability.periods import PeriodInFuture
-from availability.report import build_report
 from availability.service import plan_maintenance
 from collector.alerts import Delivery
 from collector.models import AlertInstance
@@ -37,7 +33,7 @@ from core.wire import rfc3339
 from incident.ingestion import apply_deliveries
 from incident.jobs import detect_breaches, escalate
 from incident.lifecycle import State
-from incident.models import EscalationFiring, Incident, Notification
+from incident.models import Incident, Notification
 from incident.outbox import OutboxState
 from incident.service import (
     Reclassification,
@@ -49,7 +45,7 @@ from incident.service import (
 )
 from incident.store import ACTIVE_STATES
 from rules.policy import RuleFile
-from slakeeper.demo_events import (
+from slakeeper.demo.events import (
     Acknowledge,
     AlertNotice,
     Close,
@@ -61,18 +57,11 @@ from slakeeper.demo_events import (
     ResolveByHand,
     Webhook,
 )
-from slakeeper.demo_scenario import build_scenario
-from slakeeper.demo_stories import Month
+from slakeeper.demo.scenario import build_scenario
+from slakeeper.demo.stories import Month
+from slakeeper.demo.summary import DemoSummary, summarise
 
-__all__ = [
-    "SLA_CHECK_EVERY",
-    "DatabaseNotEmpty",
-    "DemoSummary",
-    "default_months",
-    "format_summary",
-    "run_demo",
-    "webhook_payload",
-]
+__all__ = ["SLA_CHECK_EVERY", "DatabaseNotEmpty", "default_months", "run_demo", "webhook_payload"]
 
 SLA_CHECK_EVERY = timedelta(minutes=15)
 _WEBHOOK = TypeAdapter(AlertmanagerWebhook)
@@ -81,24 +70,6 @@ _GO_ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's "no end yet"
 
 class DatabaseNotEmpty(Exception):
     """The database already holds alerts or incidents; the demo would mix with them."""
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    """What the database holds after the demo, and each month's compliance report."""
-
-    services: list[str]
-    webhooks: int
-    alerts: int
-    incidents_by_priority: dict[str, int]
-    incidents_by_state: dict[str, int]
-    flapping_incidents: int
-    response_breaches: int
-    resolution_breaches: int
-    escalations: int
-    maintenance_windows: int
-    recurring_windows: int
-    reports: list[ComplianceReport]
 
 
 def default_months(rules: RuleFile, *, now: datetime) -> list[tuple[int, int]]:
@@ -151,7 +122,7 @@ def run_demo(
         )
     webhooks = sum(isinstance(event.action, Webhook) for event in scenario.events)
     with Session(engine) as session:
-        return _summary(session, rules, scenario.services, webhooks, months, now)
+        return summarise(session, rules, scenario.services, webhooks, months, now)
 
 
 def webhook_payload(alerts: Sequence[AlertNotice]) -> dict[str, Any]:
@@ -282,79 +253,3 @@ def _delivery(webhook: Webhook, now: datetime) -> Delivery:
     """The notification as the webhook route receives it: JSON bytes, validated, normalised."""
     payload = _WEBHOOK.validate_json(orjson.dumps(webhook_payload(webhook.alerts)))
     return from_alertmanager_webhook(payload, now=now)
-
-
-def _summary(
-    session: Session,
-    rules: RuleFile,
-    services: list[str],
-    webhooks: int,
-    months: Sequence[tuple[int, int]],
-    now: datetime,
-) -> DemoSummary:
-    def count(*where: Any) -> int:
-        return session.scalar(select(func.count()).select_from(Incident).where(*where)) or 0
-
-    windows = select(func.count()).where(MaintenanceWindow.deleted_at.is_(None))
-    return DemoSummary(
-        services=services,
-        webhooks=webhooks,
-        alerts=session.scalar(select(func.count()).select_from(AlertInstance)) or 0,
-        incidents_by_priority=_counts(session, Incident.priority),
-        incidents_by_state=_counts(session, Incident.state),
-        flapping_incidents=count(Incident.flap_count > 0),
-        response_breaches=count(Incident.response_breached.is_(True)),
-        resolution_breaches=count(Incident.resolution_breached.is_(True)),
-        escalations=session.scalar(select(func.count()).select_from(EscalationFiring)) or 0,
-        maintenance_windows=session.scalar(windows.select_from(MaintenanceWindow)) or 0,
-        recurring_windows=session.scalar(
-            windows.select_from(MaintenanceWindow).where(MaintenanceWindow.cron.is_not(None))
-        )
-        or 0,
-        reports=[
-            build_report(session, rules=rules, year=year, month=month, now=now)
-            for year, month in months
-        ],
-    )
-
-
-def _counts(session: Session, column: Any) -> dict[str, int]:
-    rows = session.execute(select(column, func.count()).group_by(column).order_by(column))
-    return {str(value): int(number) for value, number in rows}
-
-
-def format_summary(summary: DemoSummary) -> str:
-    """The summary a person reads after the demo: volumes, then each month's availability."""
-    priorities = ", ".join(f"{p} {n}" for p, n in summary.incidents_by_priority.items())
-    states = ", ".join(f"{s} {n}" for s, n in summary.incidents_by_state.items())
-    lines = [
-        f"services            {len(summary.services)}: {', '.join(summary.services)}",
-        f"alert instances     {summary.alerts} (from {summary.webhooks} webhook notifications)",
-        f"incidents           {sum(summary.incidents_by_priority.values())}: {priorities}",
-        f"                    {states}; {summary.flapping_incidents} flapped",
-        f"SLA breaches        {summary.response_breaches} response, "
-        f"{summary.resolution_breaches} resolution; {summary.escalations} escalation steps",
-        f"maintenance         {summary.maintenance_windows} windows "
-        f"({summary.recurring_windows} recurring)",
-    ]
-    for report in summary.reports:
-        lines += [
-            "",
-            f"Availability {report.month} ({report.timezone}, to {report.end:%Y-%m-%d %H:%M} UTC):",
-        ]
-        lines.append(
-            f"  {'service':<16}{'availability':>13}{'target':>9}{'downtime':>10}"
-            f"{'maintenance':>13}{'incidents':>11}  met"
-        )
-        for row in report.services.itertuples(index=False):
-            lines.append(
-                f"  {row.service:<16}{row.availability_ratio:>12.3%}{row.target_ratio:>9.1%}"
-                f"{_duration(row.downtime_seconds):>10}{_duration(row.maintenance_seconds):>13}"
-                f"{row.incidents:>11}  {'yes' if row.met else 'NO'}"
-            )
-    return "\n".join(lines)
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rules.policy import RuleFile
-from slakeeper.demo_events import Event
-from slakeeper.demo_kinds import alert_kinds, choose_services
-from slakeeper.demo_stories import Month, Stories, minutes_between
+from slakeeper.demo.events import Event
+from slakeeper.demo.kinds import alert_kinds, choose_services
+from slakeeper.demo.stories import Month, Stories, minutes_between
 
 __all__ = ["Scenario", "build_scenario"]
 

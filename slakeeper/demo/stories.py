@@ -17,7 +17,7 @@ from availability.maintenance import MaintenanceDefinition, Origin
 from incident.service import ManualIncident
 from rules.policy import PriorityPolicy, RuleFile
 from rules.schema import Category, Impact
-from slakeeper.demo_events import (
+from slakeeper.demo.events import (
     Acknowledge,
     Action,
     AlertNotice,
@@ -29,7 +29,7 @@ from slakeeper.demo_events import (
     ResolveByHand,
     Webhook,
 )
-from slakeeper.demo_kinds import AlertKinds, Labels, service_labels
+from slakeeper.demo.kinds import AlertKinds, Labels, service_labels
 
 __all__ = ["GROUP_WAIT", "REPEAT_INTERVAL", "Month", "Stories", "minutes_between"]
 
