@@ -32,7 +32,7 @@ from incident.outbox import NOTIFICATIONS_FAILED
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
-from slakeeper.metrics import DatabaseCounterCollector, StoredCounters
+from slakeeper.metrics import COUNTERS, HISTOGRAMS, DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
 from slakeeper.scheduler import JobFailuresCollector, JobScheduler
 from slakeeper.settings import Settings, load_settings
@@ -101,6 +101,8 @@ def create_app(
     registry.register(
         DatabaseCounterCollector(
             stored_counters,
+            COUNTERS,
+            HISTOGRAMS,
             known=lambda: {
                 NOTIFICATIONS_FAILED: [(contact,) for contact in active_rules.current.contacts]
             },
