@@ -85,6 +85,7 @@ def get_alerts(
     "/api/v2/status",
     summary="Alertmanager's status, for amtool config show and cluster show",
     response_model=AlertmanagerStatus,
+    responses=error_responses(400),
 )
 def get_status(view: Bound) -> Response:
     return JSONBody(alertmanager_status(version=view.version, started_at=view.started_at))

@@ -149,8 +149,8 @@ async def _desk(request: Request) -> IncidentDesk:
 Desk = Annotated[IncidentDesk, Depends(_desk)]
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 _WRITES = [Depends(require_token_of(lambda request: _bound(request).api_tokens, "API"))]
-# Every write can meet a database outage; one on an incident, an unknown id or its state.
-_CHANGE_ERRORS = error_responses(400, 401, 404, 409, 422, 503)
+# A lifecycle action may meet an unknown id, or a state it cannot start from.
+_ACTION_ERRORS = error_responses(400, 401, 404, 409, 503)
 
 
 @router.get(
@@ -255,7 +255,7 @@ def report(body: ReportBody, desk: Desk) -> Response:
     dependencies=_WRITES,
     summary="Acknowledge",
     response_model=IncidentResource,
-    responses=_CHANGE_ERRORS,
+    responses=_ACTION_ERRORS,
 )
 def ack(incident_id: IncidentId, body: ActionBody, desk: Desk) -> Response:
     with writing_session(desk.engine) as session:
@@ -275,7 +275,7 @@ def ack(incident_id: IncidentId, body: ActionBody, desk: Desk) -> Response:
     dependencies=_WRITES,
     summary="Resolve",
     response_model=IncidentResource,
-    responses=_CHANGE_ERRORS,
+    responses=_ACTION_ERRORS,
 )
 def resolve(incident_id: IncidentId, body: ActionBody, desk: Desk) -> Response:
     with writing_session(desk.engine) as session:
@@ -295,7 +295,7 @@ def resolve(incident_id: IncidentId, body: ActionBody, desk: Desk) -> Response:
     dependencies=_WRITES,
     summary="Close a resolved incident",
     response_model=IncidentResource,
-    responses=_CHANGE_ERRORS,
+    responses=_ACTION_ERRORS,
 )
 def close(incident_id: IncidentId, body: CloseBody, desk: Desk) -> Response:
     with writing_session(desk.engine) as session:
@@ -315,7 +315,7 @@ def close(incident_id: IncidentId, body: CloseBody, desk: Desk) -> Response:
     dependencies=_WRITES,
     summary="Reopen",
     response_model=IncidentResource,
-    responses=_CHANGE_ERRORS,
+    responses=_ACTION_ERRORS,
 )
 def reopen(incident_id: IncidentId, body: ActionBody, desk: Desk) -> Response:
     with writing_session(desk.engine) as session:
@@ -336,7 +336,7 @@ def reopen(incident_id: IncidentId, body: ActionBody, desk: Desk) -> Response:
     dependencies=_WRITES,
     summary="Add a note",
     response_model=NoteResource,
-    responses=_CHANGE_ERRORS,
+    responses=error_responses(400, 401, 404, 503),
 )
 def notes(incident_id: IncidentId, body: NoteBody, desk: Desk) -> Response:
     with writing_session(desk.engine) as session:
@@ -352,7 +352,7 @@ def notes(incident_id: IncidentId, body: NoteBody, desk: Desk) -> Response:
     dependencies=_WRITES,
     summary="Reclassify (audited)",
     response_model=IncidentResource,
-    responses=_CHANGE_ERRORS,
+    responses=error_responses(400, 401, 404, 422, 503),
 )
 def patch(incident_id: IncidentId, body: ReclassifyBody, desk: Desk) -> Response:
     if not body.model_dump(exclude_none=True, exclude={"actor", "note"}):
