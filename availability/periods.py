@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "InvalidPeriod",
     "Period",
     "PeriodInFuture",
     "day_edges",
@@ -30,6 +31,7 @@ __all__ = [
     "month_to_date",
     "parse_month",
     "range_period",
+    "requested_period",
     "to_micros",
 ]
 
@@ -41,6 +43,10 @@ _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 class PeriodInFuture(ValueError):
     """The period asked for begins after now: there is nothing to measure yet."""
+
+
+class InvalidPeriod(ValueError):
+    """A month or range that names no period: malformed, or its end not after its start."""
 
 
 def _aware_utc(value: datetime, what: str) -> datetime:
@@ -81,10 +87,10 @@ class Period:
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    """`"2026-11"` → `(2026, 11)`; anything not of the form YYYY-MM raises ValueError."""
+    """`"2026-11"` → `(2026, 11)`; anything not of the form YYYY-MM raises InvalidPeriod."""
     match = _MONTH.fullmatch(text)
     if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
-        raise ValueError(f"month must have the form YYYY-MM (e.g. 2026-11), got {text!r}")
+        raise InvalidPeriod(f"month must have the form YYYY-MM (e.g. 2026-11), got {text!r}")
     return int(match[1]), int(match[2])
 
 
@@ -125,6 +131,35 @@ def range_period(start: datetime, end: datetime, *, now: datetime) -> Period:
     if start > now:
         raise PeriodInFuture(f"start {start.isoformat()} is after now ({now.isoformat()})")
     return Period(start, min(end, now))
+
+
+def requested_period(
+    month: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    tz: ZoneInfo,
+    *,
+    now: datetime,
+) -> Period:
+    """The period a query names: a month in `tz`, a start/end range, or else month to date.
+
+    Raises InvalidPeriod for a query that names none (both forms, half a range, a bad
+    month), PeriodInFuture for one that begins after `now`.
+    """
+    try:
+        if month is not None:
+            if start is not None or end is not None:
+                raise InvalidPeriod("give either month, or from and to, not both")
+            return month_period(*parse_month(month), tz, now=now)
+        if start is not None or end is not None:
+            if start is None or end is None:
+                raise InvalidPeriod("give both from and to")
+            return range_period(start, end, now=now)
+        return month_to_date(tz, now=now)
+    except (InvalidPeriod, PeriodInFuture):
+        raise
+    except ValueError as error:  # a month or range outside what datetime can hold
+        raise InvalidPeriod(str(error)) from None
 
 
 def month_to_date(tz: ZoneInfo, *, now: datetime) -> Period:

@@ -6,7 +6,7 @@ Functions take the session first, the rule file and `now` as arguments; the arit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -21,18 +22,21 @@ from availability import store
 from availability.figures import Availability, availability_of
 from availability.intervals import Measured, Windows, measure
 from availability.live import service_states
-from availability.maintenance import MaintenanceDefinition, from_rule_file, occurrences
+from availability.maintenance import MaintenanceDefinition, Origin, from_rule_file, occurrences
 from availability.models import MaintenanceWindow
 from availability.periods import Period, month_period, to_micros
 from collector.models import AlertInstance
 from core.wire import rfc3339
 from incident.models import Incident
 from rules.policy import RuleFile
-from rules.schema import Impact
+from rules.schema import Impact, MaintenanceSpec
 
 __all__ = [
+    "InvalidMaintenanceWindow",
+    "MaintenanceWindowNotFound",
     "Measurement",
     "ServiceState",
+    "UnknownService",
     "availability_resource",
     "cancel_maintenance",
     "is_known",
@@ -43,9 +47,35 @@ __all__ = [
     "month_of",
     "occurrences_of",
     "plan_maintenance",
+    "planned_window",
+    "require_known",
     "service_availability",
     "services_overview",
 ]
+
+
+class UnknownService(LookupError):
+    """No rule file entry, alert, incident or maintenance window names the service."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no service {name!r}")
+        self.name = name
+
+
+class MaintenanceWindowNotFound(LookupError):
+    """No maintenance window entered through the API has this id (or it was cancelled)."""
+
+    def __init__(self, window_id: int) -> None:
+        super().__init__(f"no maintenance window {window_id}")
+        self.window_id = window_id
+
+
+class InvalidMaintenanceWindow(ValueError):
+    """A window the rule file's schema refuses; `error` says what is wrong with it."""
+
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__("invalid maintenance window")
+        self.error = error
 
 
 def month_of(year: int, month: int, timezone: ZoneInfo, *, now: datetime) -> Period:
@@ -71,6 +101,26 @@ def occurrences_of(
     return occurrences(definition, timezone=timezone, start=start, end=end)
 
 
+def planned_window(fields: Mapping[str, Any]) -> MaintenanceDefinition:
+    """The window an API request plans, checked as a rule file's `maintenance` entry is.
+
+    Raises InvalidMaintenanceWindow for one the rule file could not hold either.
+    """
+    try:
+        spec = MaintenanceSpec.model_validate(fields)
+    except ValidationError as error:
+        raise InvalidMaintenanceWindow(error) from None
+    return MaintenanceDefinition(
+        service=spec.service,
+        origin=Origin.API,
+        reason=spec.reason,
+        start=spec.start,
+        end=spec.end,
+        cron=spec.cron,
+        duration=spec.duration.value if spec.duration is not None else None,
+    )
+
+
 def plan_maintenance(
     session: Session, definition: MaintenanceDefinition, *, actor: str, now: datetime
 ) -> MaintenanceDefinition:
@@ -78,9 +128,19 @@ def plan_maintenance(
     return store.add_maintenance(session, definition, actor=actor, now=now)
 
 
-def cancel_maintenance(session: Session, window_id: int, *, actor: str, now: datetime) -> bool:
-    """Delete a window entered through the API (kept, marked deleted); False if none."""
-    return store.delete_maintenance(session, window_id, actor=actor, now=now)
+def cancel_maintenance(session: Session, window_id: int, *, actor: str, now: datetime) -> None:
+    """Delete a window entered through the API (kept, marked deleted).
+
+    Raises MaintenanceWindowNotFound if there is none to delete.
+    """
+    if not store.delete_maintenance(session, window_id, actor=actor, now=now):
+        raise MaintenanceWindowNotFound(window_id)
+
+
+def require_known(session: Session, *, rules: RuleFile, name: str) -> None:
+    """UnknownService unless `is_known`."""
+    if not is_known(session, rules=rules, name=name):
+        raise UnknownService(name)
 
 
 def is_known(session: Session, *, rules: RuleFile, name: str) -> bool:

@@ -6,76 +6,86 @@ Reads are open, as `GET /api/v1/alerts` is: API tokens guard writes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.alertmanager_view import (
-    AlertSelection,
-    InvalidSelection,
-    alertmanager_status,
-    gettable_alert,
-)
+from collector.alertmanager_view import AlertSelection, alertmanager_status, gettable_alert
 from collector.firing import MAX_LISTED_ALERTS, firing_alerts
-from core.errors import ApiError
+from collector.resources import AlertmanagerStatus, GettableAlert
+from core.errors import error_responses
+from core.responses import JSONBody
 
-__all__ = ["TRUNCATED_HEADER", "create_router"]
+__all__ = ["TRUNCATED_HEADER", "AlertmanagerView", "install", "router"]
 
 # Set on a list that a bound stopped (there is no room for a note in Alertmanager's body).
 TRUNCATED_HEADER = "X-Slakeeper-Truncated"
 
 
-def create_router(
-    *,
-    sessions: sessionmaker[Session],
-    clock: Callable[[], datetime],
-    version: str,
-    started_at: datetime,
-) -> APIRouter:
-    """The read routes of Alertmanager's API v2, over the alerts slakeeper holds."""
-    router = APIRouter(tags=["alertmanager"])
+@dataclass(frozen=True, slots=True)
+class AlertmanagerView:
+    """What the read routes are bound to: the alerts held, the clock, the version shown."""
 
-    @router.get(
-        "/api/v2/alerts",
-        summary="Firing alerts, as Alertmanager 0.25 lists them (amtool alert query)",
-        description=(
-            "Every alert is `active` (slakeeper holds no silences or inhibitions), sorted by "
-            f"fingerprint; at most {MAX_LISTED_ALERTS} are listed, with the "
-            f"`{TRUNCATED_HEADER}: true` header when there were more."
-        ),
-    )
-    def get_alerts(
-        response: Response,
-        active: bool = True,
-        silenced: bool = True,
-        inhibited: bool = True,
-        unprocessed: bool = True,
-        filter: Annotated[
-            list[str], Query(description='label matchers, e.g. service=~"pay.*"')
-        ] = [],  # noqa: B006 - FastAPI copies defaults
-        receiver: Annotated[
-            str | None, Query(description="a regular expression the receiver name matches")
-        ] = None,
-    ) -> list[dict[str, Any]]:
-        del silenced, inhibited, unprocessed  # they exclude nothing here; see AlertSelection
-        try:
-            selection = AlertSelection.parse(active=active, filters=filter, receiver=receiver)
-        except InvalidSelection as error:
-            raise ApiError(400, "bad_request", str(error), {"field": error.parameter}) from None
-        with sessions() as session:
-            listed = firing_alerts(session, selection)
-        now = clock()
-        if listed.truncated:
-            response.headers[TRUNCATED_HEADER] = "true"
-        return [gettable_alert(alert, now=now) for alert in listed.alerts]
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
+    version: str
+    started_at: datetime
 
-    @router.get(
-        "/api/v2/status",
-        summary="Alertmanager's status, for amtool config show and cluster show",
-    )
-    def get_status() -> dict[str, Any]:
-        return alertmanager_status(version=version, started_at=started_at)
 
-    return router
+def install(app: FastAPI, view: AlertmanagerView) -> None:
+    """Serve the read routes of Alertmanager's API v2 in `app`, over `view`."""
+    app.state.alertmanager_view = view
+    app.include_router(router)
+
+
+async def _view(request: Request) -> AlertmanagerView:
+    view: AlertmanagerView = request.app.state.alertmanager_view
+    return view
+
+
+Bound = Annotated[AlertmanagerView, Depends(_view)]
+router = APIRouter(tags=["alertmanager"])
+
+
+@router.get(
+    "/api/v2/alerts",
+    summary="Firing alerts, as Alertmanager 0.25 lists them (amtool alert query)",
+    description=(
+        "Every alert is `active` (slakeeper holds no silences or inhibitions), sorted by "
+        f"fingerprint; at most {MAX_LISTED_ALERTS} are listed, with the "
+        f"`{TRUNCATED_HEADER}: true` header when there were more."
+    ),
+    response_model=list[GettableAlert],
+    responses=error_responses(400, 503),
+)
+def get_alerts(
+    view: Bound,
+    active: bool = True,
+    silenced: bool = True,
+    inhibited: bool = True,
+    unprocessed: bool = True,
+    filter: Annotated[list[str], Query(description='label matchers, e.g. service=~"pay.*"')] = [],  # noqa: B006 - FastAPI copies defaults
+    receiver: Annotated[
+        str | None, Query(description="a regular expression the receiver name matches")
+    ] = None,
+) -> Response:
+    del silenced, inhibited, unprocessed  # they exclude nothing here; see AlertSelection
+    selection = AlertSelection.parse(active=active, filters=filter, receiver=receiver)
+    with view.sessions() as session:
+        listed = firing_alerts(session, selection)
+    now = view.clock()
+    headers = {TRUNCATED_HEADER: "true"} if listed.truncated else None
+    return JSONBody([gettable_alert(alert, now=now) for alert in listed.alerts], headers=headers)
+
+
+@router.get(
+    "/api/v2/status",
+    summary="Alertmanager's status, for amtool config show and cluster show",
+    response_model=AlertmanagerStatus,
+    responses=error_responses(400),
+)
+def get_status(view: Bound) -> Response:
+    return JSONBody(alertmanager_status(version=view.version, started_at=view.started_at))

@@ -26,6 +26,7 @@ __all__ = [
     "alertmanager_timestamp",
     "expected_end",
     "gettable_alert",
+    "parse_filters",
     "receiver_name",
 ]
 
@@ -53,11 +54,19 @@ class HeldAlert:
 
 
 class InvalidSelection(ValueError):
-    """A query parameter of `GET /api/v2/alerts` that does not parse; `parameter` names it."""
+    """A query parameter of an alert list that does not parse; `parameter` names it."""
 
     def __init__(self, parameter: str, error: MatcherError) -> None:
         super().__init__(str(error))
         self.parameter = parameter
+
+
+def parse_filters(filters: Sequence[str]) -> tuple[Matcher, ...]:
+    """The label matchers of a `filter` query parameter; InvalidSelection for a bad one."""
+    try:
+        return tuple(parse_matcher(text) for text in filters)
+    except MatcherError as error:
+        raise InvalidSelection("filter", error) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +85,7 @@ class AlertSelection:
     @classmethod
     def parse(cls, *, active: bool, filters: Sequence[str], receiver: str | None) -> AlertSelection:
         """From the query parameters; InvalidSelection for a bad matcher or receiver regex."""
-        try:
-            matchers = tuple(parse_matcher(text) for text in filters)
-        except MatcherError as error:
-            raise InvalidSelection("filter", error) from None
+        matchers = parse_filters(filters)
         try:
             # An empty `receiver` is no filter: Alertmanager's parameter binding drops it.
             regex = compile_regex(receiver) if receiver else None

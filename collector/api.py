@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.admission import InflightBytes, Overloaded
+from collector.alertmanager_view import InvalidSelection, parse_filters
 from collector.alerts import AlertStatus, Delivery, Source
-from collector.models import AlertInstance
 from collector.normalise import (
     from_alertmanager_webhook,
     from_grafana_webhook,
     from_prometheus_alerts,
 )
+from collector.resources import AlertPage, Received, alert_resource
 from collector.schemas import AlertmanagerWebhook, GrafanaWebhook, PostableAlerts
 from collector.store import AlertQuery, list_alerts
 from core.bounds import MAX_ROW_ID, Instant
-from core.errors import ApiError, validation_details
-from core.security import require_token
-from core.wire import InvalidCursor, decode_cursor, encode_cursor, rfc3339
-from rules.matchers import MatcherError, parse_matcher
+from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses, validation_details
+from core.responses import JSONBody
+from core.security import require_token_of
+from core.wire import decode_cursor, encode_cursor
 
-__all__ = ["DeliverySink", "create_router", "read_json_body", "reserved_bytes"]
+__all__ = [
+    "ERRORS",
+    "DeliverySink",
+    "Ingestion",
+    "install",
+    "read_json_body",
+    "reserved_bytes",
+    "router",
+]
 
 Model = TypeVar("Model")
 
@@ -134,66 +144,41 @@ def _body_schema(model: type[BaseModel] | TypeAdapter[Any]) -> dict[str, Any]:
     }
 
 
-def _after_id(cursor: str) -> int:
-    try:
-        return decode_cursor(cursor)
-    except InvalidCursor as error:
-        raise ApiError(400, "bad_request", str(error)) from None
+ERRORS: ErrorTable = {
+    InvalidSelection: ErrorStatus(
+        400, "bad_request", details=lambda error: {"field": error.parameter}
+    ),
+}
 
 
-def alert_resource(alert: AlertInstance) -> dict[str, Any]:
-    """An alert instance as the API shows it."""
-    return {
-        "id": alert.id,
-        "fingerprint": alert.fingerprint,
-        "starts_at": rfc3339(alert.starts_at),
-        "ends_at": rfc3339(alert.ends_at),
-        "status": alert.status,
-        "labels": alert.labels,
-        "annotations": alert.annotations,
-        "generator_url": alert.generator_url,
-        "source": alert.source,
-        "receive_count": alert.receive_count,
-        "first_received_at": rfc3339(alert.first_received_at),
-        "last_received_at": rfc3339(alert.last_received_at),
-        "incident_id": alert.incident_id,
-        "service": alert.service,
-        "level": alert.level,
-        "priority": alert.priority,
-        "category": alert.category,
-        "impact": alert.impact,
-        "group_key": alert.group_key,
-    }
+@dataclass(frozen=True, slots=True)
+class Ingestion:
+    """What the collector's routes are bound to: where deliveries go, how requests are checked."""
 
-
-def create_router(
-    *,
-    sink: DeliverySink,
-    sessions: sessionmaker[Session],
-    clock: Callable[[], datetime],
-    max_body_bytes: int,
-    ingest_tokens: Sequence[str],
-    budget: InflightBytes | None = None,
-) -> APIRouter:
-    """The collector's routes, bound to where deliveries go and how requests are checked."""
-    router = APIRouter()
-
-    ingest = [Depends(require_token(ingest_tokens, "ingest"))]
+    sink: DeliverySink
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
+    max_body_bytes: int
+    ingest_tokens: Sequence[str]
+    budget: InflightBytes | None = None
 
     async def receive(
+        self,
         request: Request,
         adapter: TypeAdapter[Model],
         what: str,
         normalise: Callable[..., Delivery],
         invalid_status: int = 422,
     ) -> Delivery:
+        """Read, validate, normalise and store one push; its bytes count until it is answered."""
+        budget = self.budget
         try:
-            body = await read_json_body(request, max_body_bytes, budget)
+            body = await read_json_body(request, self.max_body_bytes, budget)
             payload = parse_payload(adapter, body, what, invalid_status)
             del body  # the parsed payload is what is kept from here
-            delivery: Delivery = normalise(payload, now=clock())
+            delivery: Delivery = normalise(payload, now=self.clock())
             del payload
-            await sink.ingest(delivery)
+            await self.sink.ingest(delivery)
             return delivery
         finally:
             # Answered (stored or refused): its bytes no longer count against the ceiling.
@@ -201,85 +186,121 @@ def create_router(
                 budget.release(reserved_bytes(request))
                 request.scope[_RESERVED] = 0
 
-    @router.post(
-        "/api/v1/webhooks/alertmanager",
-        tags=["ingestion"],
-        dependencies=ingest,
-        summary="Alertmanager webhook (version 4)",
-        openapi_extra=_body_schema(AlertmanagerWebhook),
+
+def install(app: FastAPI, ingestion: Ingestion) -> None:
+    """Serve the collector's routes in `app`, bound to `ingestion`."""
+    app.state.ingestion = ingestion
+    app.include_router(router)
+
+
+def _bound(request: Request) -> Ingestion:
+    ingestion: Ingestion = request.app.state.ingestion
+    return ingestion
+
+
+async def _ingestion(request: Request) -> Ingestion:
+    return _bound(request)
+
+
+Bound = Annotated[Ingestion, Depends(_ingestion)]
+router = APIRouter()
+_INGEST = [Depends(require_token_of(lambda request: _bound(request).ingest_tokens, "ingest"))]
+_PUSH_ERRORS = error_responses(400, 401, 413, 415, 422, 503)
+
+
+@router.post(
+    "/api/v1/webhooks/alertmanager",
+    tags=["ingestion"],
+    dependencies=_INGEST,
+    summary="Alertmanager webhook (version 4)",
+    openapi_extra=_body_schema(AlertmanagerWebhook),
+    response_model=Received,
+    responses=_PUSH_ERRORS,
+)
+async def alertmanager_webhook(request: Request, ingestion: Bound) -> Response:
+    delivery = await ingestion.receive(
+        request, _ALERTMANAGER, "Alertmanager webhook", from_alertmanager_webhook
     )
-    async def alertmanager_webhook(request: Request) -> dict[str, int]:
-        delivery = await receive(
-            request, _ALERTMANAGER, "Alertmanager webhook", from_alertmanager_webhook
-        )
-        return {"received": len(delivery.alerts)}
+    return JSONBody({"received": len(delivery.alerts)})
 
-    @router.post(
-        "/api/v1/webhooks/grafana",
-        tags=["ingestion"],
-        dependencies=ingest,
-        summary="Grafana alerting webhook (version 1)",
-        openapi_extra=_body_schema(GrafanaWebhook),
+
+@router.post(
+    "/api/v1/webhooks/grafana",
+    tags=["ingestion"],
+    dependencies=_INGEST,
+    summary="Grafana alerting webhook (version 1)",
+    openapi_extra=_body_schema(GrafanaWebhook),
+    response_model=Received,
+    responses=_PUSH_ERRORS,
+)
+async def grafana_webhook(request: Request, ingestion: Bound) -> Response:
+    delivery = await ingestion.receive(request, _GRAFANA, "Grafana webhook", from_grafana_webhook)
+    return JSONBody({"received": len(delivery.alerts)})
+
+
+@router.post(
+    "/api/v2/alerts",
+    tags=["ingestion"],
+    dependencies=_INGEST,
+    summary="Alertmanager API v2 alerts, as Prometheus posts them",
+    openapi_extra=_body_schema(PostableAlerts),
+    response_class=Response,
+    responses={
+        200: {"description": "Stored: an empty body, as Alertmanager answers"},
+        **error_responses(400, 401, 413, 415, 503),
+    },
+)
+async def prometheus_alerts(request: Request, ingestion: Bound) -> Response:
+    # As Alertmanager: an empty 200 on success, 400 for an invalid alert.
+    await ingestion.receive(request, PostableAlerts, "alert list", from_prometheus_alerts, 400)
+    return Response(status_code=200)
+
+
+@router.get(
+    "/api/v1/alerts",
+    tags=["alerts"],
+    summary="Alert instances, newest first",
+    response_model=AlertPage,
+    responses=error_responses(400, 503),
+)
+def get_alerts(
+    ingestion: Bound,
+    status: Literal["firing", "resolved"] | None = None,
+    fingerprint: str | None = None,
+    service: str | None = None,
+    level: str | None = None,
+    priority: str | None = None,
+    impact: Literal["outage", "degraded", "none"] | None = None,
+    category: str | None = None,
+    source: Source | None = None,
+    incident_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    filter: Annotated[
+        list[str], Query(description='label matchers, e.g. severity=~"critical|page"')
+    ] = [],  # noqa: B006 - FastAPI copies defaults
+    since: Instant | None = None,
+    until: Instant | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> Response:
+    query = AlertQuery(
+        status=AlertStatus(status) if status else None,
+        fingerprint=fingerprint,
+        service=service,
+        level=level,
+        priority=priority,
+        impact=impact,
+        category=category,
+        source=source.value if source else None,
+        incident_id=incident_id,
+        matchers=parse_filters(filter),
+        since=since,
+        until=until,
+        after_id=decode_cursor(cursor) if cursor else None,
+        limit=limit,
     )
-    async def grafana_webhook(request: Request) -> dict[str, int]:
-        delivery = await receive(request, _GRAFANA, "Grafana webhook", from_grafana_webhook)
-        return {"received": len(delivery.alerts)}
-
-    @router.post(
-        "/api/v2/alerts",
-        tags=["ingestion"],
-        dependencies=ingest,
-        summary="Alertmanager API v2 alerts, as Prometheus posts them",
-        openapi_extra=_body_schema(PostableAlerts),
-        response_class=Response,
+    with ingestion.sessions() as session:
+        rows, next_after = list_alerts(session, query)
+        items = [alert_resource(row) for row in rows]
+    return JSONBody(
+        {"items": items, "next_cursor": encode_cursor(next_after) if next_after else None}
     )
-    async def prometheus_alerts(request: Request) -> Response:
-        # As Alertmanager: an empty 200 on success, 400 for an invalid alert.
-        await receive(request, PostableAlerts, "alert list", from_prometheus_alerts, 400)
-        return Response(status_code=200)
-
-    @router.get("/api/v1/alerts", tags=["alerts"], summary="Alert instances, newest first")
-    def get_alerts(
-        status: Literal["firing", "resolved"] | None = None,
-        fingerprint: str | None = None,
-        service: str | None = None,
-        level: str | None = None,
-        priority: str | None = None,
-        impact: Literal["outage", "degraded", "none"] | None = None,
-        category: str | None = None,
-        source: Source | None = None,
-        incident_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
-        filter: Annotated[
-            list[str], Query(description='label matchers, e.g. severity=~"critical|page"')
-        ] = [],  # noqa: B006 - FastAPI copies defaults
-        since: Instant | None = None,
-        until: Instant | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        cursor: str | None = None,
-    ) -> dict[str, Any]:
-        try:
-            matchers = tuple(parse_matcher(text) for text in filter)
-        except MatcherError as error:
-            raise ApiError(400, "bad_request", str(error), {"field": "filter"}) from None
-        query = AlertQuery(
-            status=AlertStatus(status) if status else None,
-            fingerprint=fingerprint,
-            service=service,
-            level=level,
-            priority=priority,
-            impact=impact,
-            category=category,
-            source=source.value if source else None,
-            incident_id=incident_id,
-            matchers=matchers,
-            since=since,
-            until=until,
-            after_id=_after_id(cursor) if cursor else None,
-            limit=limit,
-        )
-        with sessions() as session:
-            rows, next_after = list_alerts(session, query)
-            items = [alert_resource(row) for row in rows]
-        return {"items": items, "next_cursor": encode_cursor(next_after) if next_after else None}
-
-    return router

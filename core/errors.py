@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
 from core.database import DatabaseUnavailable, error_summary, is_unavailable_error
 from core.responses import JSONBody
+from core.wire import InvalidCursor
 from core.writer import WriterOverloaded, WriterStopped
 
-__all__ = ["ApiError", "field_path", "install_error_handlers", "validation_details"]
+__all__ = [
+    "ApiError",
+    "ErrorBody",
+    "ErrorStatus",
+    "ErrorTable",
+    "error_responses",
+    "field_path",
+    "install_error_handlers",
+    "validation_details",
+]
 
 log = logging.getLogger(__name__)
+Failure = TypeVar("Failure", bound=Exception)
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -50,6 +63,57 @@ class ApiError(Exception):
         self.message = message
         self.details = details
         self.headers = headers
+
+
+class ErrorContent(BaseModel):
+    code: str
+    message: str
+    details: Any
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer; `details` is null or what the code says more."""
+
+    error: ErrorContent
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorStatus(Generic[Failure]):
+    """How a domain exception is answered: status, code, and the details it adds."""
+
+    status: int
+    code: str
+    details: Callable[[Failure], Any] | None = None
+    message: Callable[[Failure], str] = str
+
+    def answer(self, error: Failure) -> JSONBody:
+        details = self.details(error) if self.details is not None else None
+        return error_response(self.status, self.code, self.message(error), details)
+
+
+# Each domain declares its table beside its routes; the application installs them all.
+ErrorTable = Mapping[type[Exception], ErrorStatus[Any]]
+
+_CORE_ERRORS: ErrorTable = {InvalidCursor: ErrorStatus(400, "bad_request")}
+
+_DESCRIPTIONS = {
+    400: "Bad request: an unknown or malformed query parameter, path value or body",
+    401: "A valid token is required (Authorization: Bearer, or basic auth)",
+    403: "The token presented may not do this",
+    404: "No such resource",
+    409: "The resource's state does not allow this",
+    413: "The body is larger than the server accepts",
+    415: "The body is not JSON",
+    422: "A value that cannot be used",
+    503: "The database is unavailable, or the server overloaded or stopping: retry later",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route that answers `statuses` with the error body."""
+    return {
+        status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses
+    }
 
 
 def error_response(
@@ -93,8 +157,15 @@ def _unavailable(reason: str) -> JSONBody:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map domain and framework errors to the JSON error body, once, at the edge."""
+def install_error_handlers(app: FastAPI, tables: Iterable[ErrorTable] = ()) -> None:
+    """Map domain and framework errors to the JSON error body, once, at the edge.
+
+    `tables` are the domains' (exception class → status); a subclass answers as its class.
+    """
+    for table in (_CORE_ERRORS, *tables):
+        for kind, status in table.items():
+            app.add_exception_handler(kind, _answering(status))
+    _document_validation_as_bad_request(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JSONBody:
@@ -139,3 +210,31 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             503, "shutting_down", "the server is shutting down", None, {"Retry-After": "5"}
         )
+
+
+def _answering(status: ErrorStatus[Any]) -> Callable[[Request, Exception], Any]:
+    async def handler(_request: Request, error: Exception) -> JSONBody:
+        return status.answer(error)
+
+    return handler
+
+
+def _document_validation_as_bad_request(app: FastAPI) -> None:
+    """Drop the 422 `HTTPValidationError` FastAPI documents: a request it refuses gets 400."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                content = responses.get("422", {}).get("content", {}).get("application/json", {})
+                if content.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                    del responses["422"]
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -5,21 +5,31 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
-from fastapi import Header
+from fastapi import Header, Request
 
 from core.auth import presented_token, token_accepted
 from core.errors import ApiError
 
-__all__ = ["require_token"]
+__all__ = ["require_token", "require_token_of"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="slakeeper", Basic realm="slakeeper"'}
 
 
 def require_token(tokens: Sequence[str], kind: str) -> Callable[..., Awaitable[None]]:
     """A route dependency: with `tokens` configured, the request must present one (401)."""
+    return require_token_of(lambda _request: tokens, kind)
 
-    async def dependency(authorization: Annotated[str | None, Header()] = None) -> None:
-        if tokens and not token_accepted(presented_token(authorization), tokens):
+
+def require_token_of(
+    tokens: Callable[[Request], Sequence[str]], kind: str
+) -> Callable[..., Awaitable[None]]:
+    """As `require_token`, with the tokens of the application serving the request."""
+
+    async def dependency(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> None:
+        accepted = tokens(request)
+        if accepted and not token_accepted(presented_token(authorization), accepted):
             raise ApiError(
                 401,
                 "unauthorized",

@@ -3,43 +3,71 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from core.errors import ApiError
-from core.security import require_token
+from core.errors import ErrorStatus, ErrorTable, error_responses
+from core.responses import JSONBody
+from core.security import require_token_of
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules
+from rules.resources import Reloaded
 
-__all__ = ["create_router"]
+__all__ = ["ERRORS", "RuleReloading", "install", "router"]
+
+ERRORS: ErrorTable = {
+    RuleFileError: ErrorStatus(
+        422,
+        "invalid_rules",
+        message=lambda error: f"{error.source} is invalid; the previous rules stay in force",
+        details=lambda error: [problem.format(error.source) for problem in error.problems],
+    ),
+}
 
 
-def create_router(*, rules: ActiveRules, api_tokens: Sequence[str]) -> APIRouter:
-    """The reload route; it needs an API token when API tokens are configured."""
-    router = APIRouter(tags=["operations"])
+@dataclass(frozen=True, slots=True)
+class RuleReloading:
+    """What the reload route is bound to: the rules in force and the API tokens."""
 
-    @router.post(
-        "/-/reload",
-        dependencies=[Depends(require_token(api_tokens, "API"))],
-        summary="Reload the rule file; an invalid file keeps the rules in force (422)",
-    )
-    async def reload() -> dict[str, Any]:
-        try:
-            loaded = await run_in_threadpool(rules.reload)
-        except RuleFileError as error:
-            raise ApiError(
-                422,
-                "invalid_rules",
-                f"{error.source} is invalid; the previous rules stay in force",
-                details=[problem.format(error.source) for problem in error.problems],
-            ) from None
-        return {
+    rules: ActiveRules
+    api_tokens: Sequence[str]
+
+
+def install(app: FastAPI, reloading: RuleReloading) -> None:
+    """Serve the reload route in `app`; it needs an API token when API tokens are set."""
+    app.state.rule_reloading = reloading
+    app.include_router(router)
+
+
+def _bound(request: Request) -> RuleReloading:
+    reloading: RuleReloading = request.app.state.rule_reloading
+    return reloading
+
+
+async def _reloading(request: Request) -> RuleReloading:
+    return _bound(request)
+
+
+router = APIRouter(tags=["operations"])
+
+
+@router.post(
+    "/-/reload",
+    dependencies=[Depends(require_token_of(lambda request: _bound(request).api_tokens, "API"))],
+    summary="Reload the rule file; an invalid file keeps the rules in force (422)",
+    response_model=Reloaded,
+    responses=error_responses(400, 401, 422),
+)
+async def reload(reloading: Annotated[RuleReloading, Depends(_reloading)]) -> Response:
+    loaded = await run_in_threadpool(reloading.rules.reload)
+    return JSONBody(
+        {
             "status": "reloaded",
             "source": loaded.source,
             "services": len(loaded.spec.services),
             "rules": len(loaded.spec.rules),
         }
-
-    return router
+    )

@@ -7,12 +7,15 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 import availability.api
@@ -20,20 +23,26 @@ import collector.alertmanager_api
 import collector.api
 import incident.api
 import rules.api
+from availability.api import AvailabilityDesk
 from availability.metrics import Refreshed, SlaCollector
 from availability.snapshot import LiveFigures, PeriodFigures, live_figures, period_figures
 from collector.admission import InflightBytes
+from collector.alertmanager_api import AlertmanagerView
+from collector.api import Ingestion
 from core.counters import read_counters
 from core.database import create_database_engine, writing_session
-from core.errors import install_error_handlers
+from core.errors import ErrorTable, install_error_handlers
 from core.responses import JSONBody
 from core.strict_query import reject_unknown_query_parameters
+from incident.api import IncidentDesk
 from incident.outbox import NOTIFICATIONS_FAILED
+from rules.api import RuleReloading
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
 from slakeeper.metrics import COUNTERS, HISTOGRAMS, DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
+from slakeeper.probes import Probes
 from slakeeper.scheduler import JobFailuresCollector, JobScheduler
 from slakeeper.settings import Settings, load_settings
 
@@ -45,6 +54,28 @@ log = logging.getLogger(__name__)
 def utc_now() -> datetime:
     """The wall clock, in UTC."""
     return datetime.now(UTC)
+
+
+# Each domain's exceptions and the statuses they are answered with (core's are built in).
+ERROR_TABLES: tuple[ErrorTable, ...] = (
+    collector.api.ERRORS,
+    incident.api.ERRORS,
+    availability.api.ERRORS,
+    rules.api.ERRORS,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What one application is built of, shared by its routes, metrics and lifespan."""
+
+    settings: Settings
+    clock: Callable[[], datetime]
+    rules: ActiveRules
+    engine: Engine
+    sessions: sessionmaker[Session]
+    pipeline: Pipeline
+    scheduler: JobScheduler | None
 
 
 def create_app(
@@ -63,7 +94,6 @@ def create_app(
     """
     active_rules = ActiveRules(settings.rules, default_timezone=settings.timezone, clock=clock)
     engine = create_database_engine(settings.database_url)
-    sessions = sessionmaker(engine, expire_on_commit=False)
     pipeline = Pipeline(
         engine,
         queue_limit=settings.ingest_queue_limit,
@@ -75,6 +105,35 @@ def create_app(
         if run_scheduler
         else None
     )
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    parts = _Parts(settings, clock, active_rules, engine, sessions, pipeline, scheduler)
+    registry, periods = _metrics(parts)
+    # Swagger UI from the package's own files: /docs works without the internet. No ReDoc:
+    # its bundle loads its logo from Redocly's CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
+        title="slakeeper",
+        version=__version__,
+        summary="Alerts in, incidents and a service-level record out.",
+        lifespan=_lifespan(parts, periods, reload_on_sighup=reload_on_sighup),
+        default_response_class=JSONBody,
+        dependencies=[Depends(reject_unknown_query_parameters)],
+        # No badge from the public validator: the page makes no request outside slakeeper.
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.pipeline = pipeline
+    app.state.scheduler = scheduler
+    app.state.rules = active_rules
+    install_error_handlers(app, ERROR_TABLES)
+    _install_routes(app, parts, registry)
+    return app
+
+
+def _metrics(parts: _Parts) -> tuple[CollectorRegistry, Refreshed[PeriodFigures]]:
+    """The registry `/metrics` reads, and the periodic figures it keeps refreshed."""
+    rules, sessions = parts.rules, parts.sessions
 
     def stored_counters() -> StoredCounters:
         # A database error reaches the error handlers: 503 when it is an outage.
@@ -82,20 +141,21 @@ def create_app(
             return read_counters(session)
 
     def current_figures() -> LiveFigures:
-        now = clock()
+        now = parts.clock()
         with sessions() as session:
-            figures = live_figures(session, rules=active_rules.current, now=now)
+            figures = live_figures(session, rules=rules.current, now=now)
         # The downtime counters' high-water marks are stored before they are shown, so no
         # restart or replica ever shows less.
         if figures.counters.pending:
-            with writing_session(engine) as session:
+            with writing_session(parts.engine) as session:
                 figures.counters.save(session)
         return figures
 
     def figures_over_periods() -> PeriodFigures:
         with sessions() as session:
-            return period_figures(session, rules=active_rules.current, now=clock())
+            return period_figures(session, rules=rules.current, now=parts.clock())
 
+    settings = parts.settings
     periods = Refreshed(figures_over_periods, max_age=settings.availability_refresh_seconds)
     registry = CollectorRegistry()
     registry.register(
@@ -104,22 +164,30 @@ def create_app(
             COUNTERS,
             HISTOGRAMS,
             known=lambda: {
-                NOTIFICATIONS_FAILED: [(contact,) for contact in active_rules.current.contacts]
+                NOTIFICATIONS_FAILED: [(contact,) for contact in rules.current.contacts]
             },
         )
     )
     registry.register(
         SlaCollector(current_figures, periods.get, cache_seconds=settings.metrics_cache_seconds)
     )
-    registry.register(RulesReloadCollector(active_rules))
-    if scheduler is not None:
-        registry.register(JobFailuresCollector(scheduler))
+    registry.register(RulesReloadCollector(rules))
+    if parts.scheduler is not None:
+        registry.register(JobFailuresCollector(parts.scheduler))
+    return registry, periods
+
+
+def _lifespan(
+    parts: _Parts, periods: Refreshed[PeriodFigures], *, reload_on_sighup: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start the writer (and scheduler) with the server; stop everything, in order, after."""
+    pipeline, scheduler = parts.pipeline, parts.scheduler
 
     def reload_rules() -> None:
         # The failure is logged and counted by `reload`; the server carries on with the
         # rules it has, as Prometheus does.
         with suppress(RuleFileError):
-            active_rules.reload()
+            parts.rules.reload()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -139,64 +207,40 @@ def create_app(
                 await run_in_threadpool(scheduler.shutdown)
             await run_in_threadpool(periods.close)
             await run_in_threadpool(pipeline.stop)
-            engine.dispose()
+            parts.engine.dispose()
 
-    app = FastAPI(
-        title="slakeeper",
-        version=__version__,
-        summary="Alerts in, incidents and a service-level record out.",
-        lifespan=lifespan,
-        default_response_class=JSONBody,
-        dependencies=[Depends(reject_unknown_query_parameters)],
-    )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.pipeline = pipeline
-    app.state.scheduler = scheduler
-    app.state.rules = active_rules
-    install_error_handlers(app)
-    app.include_router(
-        collector.api.create_router(
-            sink=pipeline,
+    return lifespan
+
+
+def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) -> None:
+    settings, clock, sessions = parts.settings, parts.clock, parts.sessions
+    api_tokens = settings.api_token_values()
+    collector.api.install(
+        app,
+        Ingestion(
+            sink=parts.pipeline,
             sessions=sessions,
             clock=clock,
             max_body_bytes=settings.max_body_bytes,
             ingest_tokens=settings.ingest_token_values(),
             budget=InflightBytes(settings.max_inflight_bytes),
-        )
+        ),
     )
-    app.include_router(
-        collector.alertmanager_api.create_router(
-            sessions=sessions, clock=clock, version=__version__, started_at=clock()
-        )
+    collector.alertmanager_api.install(
+        app,
+        AlertmanagerView(sessions=sessions, clock=clock, version=__version__, started_at=clock()),
     )
-    app.include_router(
-        incident.api.create_router(
-            engine=engine,
-            sessions=sessions,
-            rules=active_rules,
-            clock=clock,
-            api_tokens=settings.api_token_values(),
-        )
+    incident.api.install(
+        app, IncidentDesk(parts.engine, sessions, parts.rules, clock, api_tokens=api_tokens)
     )
-    app.include_router(
-        availability.api.create_router(
-            engine=engine,
-            sessions=sessions,
-            rules=active_rules,
-            clock=clock,
-            api_tokens=settings.api_token_values(),
-        )
+    availability.api.install(
+        app, AvailabilityDesk(parts.engine, sessions, parts.rules, clock, api_tokens=api_tokens)
     )
-    app.include_router(
-        rules.api.create_router(rules=active_rules, api_tokens=settings.api_token_values())
+    rules.api.install(app, RuleReloading(parts.rules, api_tokens=api_tokens))
+    probes.install(
+        app,
+        Probes(engine=parts.engine, registry=registry, pipeline_alive=lambda: parts.pipeline.alive),
     )
-    app.include_router(
-        probes.create_router(
-            engine=engine, registry=registry, pipeline_alive=lambda: pipeline.alive
-        )
-    )
-    return app
 
 
 def create_app_from_environment() -> FastAPI:

@@ -3,42 +3,89 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.database import error_summary
-from core.errors import error_response
+from core.errors import error_response, error_responses
+from core.responses import JSONBody
 
-__all__ = ["create_router"]
+__all__ = ["Probes", "Status", "install", "router"]
 
 
-def create_router(
-    *, engine: Engine, registry: CollectorRegistry, pipeline_alive: Callable[[], bool]
-) -> APIRouter:
-    """`/healthz`, `/readyz` and `/metrics`."""
-    router = APIRouter(tags=["operations"])
+class Status(BaseModel):
+    status: Literal["ok"]
 
-    @router.get("/healthz", summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
-    @router.get("/readyz", summary="The database is reachable and ingestion is running")
-    def readyz() -> Response:
-        if not pipeline_alive():
-            return error_response(503, "not_ready", "the ingestion writer is not running")
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError as error:
-            message = f"database unavailable: {error_summary(error)}"
-            return error_response(503, "database_unavailable", message)
-        return Response(b'{"status":"ok"}', media_type="application/json")
+@dataclass(frozen=True, slots=True)
+class Probes:
+    """What the operational routes look at: the database, the metrics, the ingestion writer."""
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    engine: Engine
+    registry: CollectorRegistry
+    pipeline_alive: Callable[[], bool]
 
-    return router
+
+def install(app: FastAPI, probes: Probes) -> None:
+    """Serve `/healthz`, `/readyz` and `/metrics` in `app`."""
+    app.state.probes = probes
+    app.include_router(router)
+
+
+async def _probes(request: Request) -> Probes:
+    probes: Probes = request.app.state.probes
+    return probes
+
+
+Bound = Annotated[Probes, Depends(_probes)]
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/healthz",
+    summary="The process is alive",
+    response_model=Status,
+    responses=error_responses(400),
+)
+async def healthz() -> Response:
+    return JSONBody({"status": "ok"})
+
+
+@router.get(
+    "/readyz",
+    summary="The database is reachable and ingestion is running",
+    response_model=Status,
+    responses=error_responses(400, 503),
+)
+def readyz(probes: Bound) -> Response:
+    if not probes.pipeline_alive():
+        return error_response(503, "not_ready", "the ingestion writer is not running")
+    try:
+        with probes.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        message = f"database unavailable: {error_summary(error)}"
+        return error_response(503, "database_unavailable", message)
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": f"The text exposition format ({CONTENT_TYPE_LATEST})",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **error_responses(400, 503),
+    },
+)
+def metrics(probes: Bound) -> Response:
+    return Response(generate_latest(probes.registry), media_type=CONTENT_TYPE_LATEST)
