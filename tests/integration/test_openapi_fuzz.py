@@ -13,6 +13,12 @@ from collections import Counter
 from typing import Any
 
 import schemathesis
+
+# Imported now, at collection, not lazily inside the first test: pytest rewrites
+# schemathesis' modules as they are imported (it is a pytest plugin), and CPython 3.11's
+# ast.parse can fail with "AST constructor recursion depth mismatch" when that happens while
+# other threads of the suite run (python/cpython#106905).
+import schemathesis.specs.openapi.schemas  # noqa: F401
 from hypothesis import HealthCheck, given, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Err
