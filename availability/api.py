@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
@@ -33,6 +33,7 @@ from availability.resources import (
     ServicePage,
     maintenance_resource,
 )
+from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
 from core.database import writing_session
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses, validation_details
@@ -87,24 +88,18 @@ class AvailabilityDesk:
     api_tokens: Sequence[str]
 
 
+_SLOT = StateSlot[AvailabilityDesk]("availability_desk")
+
+
 def install(app: FastAPI, desk: AvailabilityDesk) -> None:
     """Serve the availability routes in `app`; maintenance writes need an API token if set."""
-    app.state.availability_desk = desk
+    _SLOT.put(app, desk)
     app.include_router(router)
 
 
-def _bound(request: Request) -> AvailabilityDesk:
-    desk: AvailabilityDesk = request.app.state.availability_desk
-    return desk
-
-
-async def _desk(request: Request) -> AvailabilityDesk:
-    return _bound(request)
-
-
-Desk = Annotated[AvailabilityDesk, Depends(_desk)]
+Desk = Annotated[AvailabilityDesk, Depends(_SLOT)]
 router = APIRouter(prefix="/api/v1", tags=["availability"])
-_WRITES = [Depends(require_token_of(lambda request: _bound(request).api_tokens, "API"))]
+_WRITES = [Depends(require_token_of(lambda request: _SLOT.of(request).api_tokens, "API"))]
 
 
 @router.get(

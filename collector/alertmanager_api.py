@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.alertmanager_view import AlertSelection, alertmanager_status, gettable_alert
 from collector.firing import MAX_LISTED_ALERTS, firing_alerts
 from collector.resources import AlertmanagerStatus, GettableAlert
+from core.binding import StateSlot
 from core.errors import error_responses
 from core.responses import JSONBody
 
@@ -35,18 +36,16 @@ class AlertmanagerView:
     started_at: datetime
 
 
+_SLOT = StateSlot[AlertmanagerView]("alertmanager_view")
+
+
 def install(app: FastAPI, view: AlertmanagerView) -> None:
     """Serve the read routes of Alertmanager's API v2 in `app`, over `view`."""
-    app.state.alertmanager_view = view
+    _SLOT.put(app, view)
     app.include_router(router)
 
 
-async def _view(request: Request) -> AlertmanagerView:
-    view: AlertmanagerView = request.app.state.alertmanager_view
-    return view
-
-
-Bound = Annotated[AlertmanagerView, Depends(_view)]
+Bound = Annotated[AlertmanagerView, Depends(_SLOT)]
 router = APIRouter(tags=["alertmanager"])
 
 

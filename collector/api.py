@@ -22,6 +22,7 @@ from collector.normalise import (
 from collector.resources import AlertPage, Received, alert_resource
 from collector.schemas import AlertmanagerWebhook, GrafanaWebhook, PostableAlerts
 from collector.store import AlertQuery, list_alerts
+from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses, validation_details
 from core.responses import JSONBody
@@ -187,24 +188,18 @@ class Ingestion:
                 request.scope[_RESERVED] = 0
 
 
+_SLOT = StateSlot[Ingestion]("ingestion")
+
+
 def install(app: FastAPI, ingestion: Ingestion) -> None:
     """Serve the collector's routes in `app`, bound to `ingestion`."""
-    app.state.ingestion = ingestion
+    _SLOT.put(app, ingestion)
     app.include_router(router)
 
 
-def _bound(request: Request) -> Ingestion:
-    ingestion: Ingestion = request.app.state.ingestion
-    return ingestion
-
-
-async def _ingestion(request: Request) -> Ingestion:
-    return _bound(request)
-
-
-Bound = Annotated[Ingestion, Depends(_ingestion)]
+Bound = Annotated[Ingestion, Depends(_SLOT)]
 router = APIRouter()
-_INGEST = [Depends(require_token_of(lambda request: _bound(request).ingest_tokens, "ingest"))]
+_INGEST = [Depends(require_token_of(lambda request: _SLOT.of(request).ingest_tokens, "ingest"))]
 _PUSH_ERRORS = error_responses(400, 401, 413, 415, 422, 503)
 
 

@@ -10,20 +10,16 @@ from fastapi import Header, Request
 from core.auth import presented_token, token_accepted
 from core.errors import ApiError
 
-__all__ = ["require_token", "require_token_of"]
+__all__ = ["require_token_of"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="slakeeper", Basic realm="slakeeper"'}
-
-
-def require_token(tokens: Sequence[str], kind: str) -> Callable[..., Awaitable[None]]:
-    """A route dependency: with `tokens` configured, the request must present one (401)."""
-    return require_token_of(lambda _request: tokens, kind)
 
 
 def require_token_of(
     tokens: Callable[[Request], Sequence[str]], kind: str
 ) -> Callable[..., Awaitable[None]]:
-    """As `require_token`, with the tokens of the application serving the request."""
+    """A route dependency: with the tokens of the application serving the request
+    configured (`tokens`), the request must present one (401)."""
 
     async def dependency(
         request: Request, authorization: Annotated[str | None, Header()] = None

@@ -13,12 +13,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.resources import alert_resource
+from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
 from core.database import writing_session
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses
@@ -131,24 +132,18 @@ class IncidentDesk:
     api_tokens: Sequence[str]
 
 
+_SLOT = StateSlot[IncidentDesk]("incident_desk")
+
+
 def install(app: FastAPI, desk: IncidentDesk) -> None:
     """Serve the incident routes in `app`; writes need an API token when tokens are set."""
-    app.state.incident_desk = desk
+    _SLOT.put(app, desk)
     app.include_router(router)
 
 
-def _bound(request: Request) -> IncidentDesk:
-    desk: IncidentDesk = request.app.state.incident_desk
-    return desk
-
-
-async def _desk(request: Request) -> IncidentDesk:
-    return _bound(request)
-
-
-Desk = Annotated[IncidentDesk, Depends(_desk)]
+Desk = Annotated[IncidentDesk, Depends(_SLOT)]
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
-_WRITES = [Depends(require_token_of(lambda request: _bound(request).api_tokens, "API"))]
+_WRITES = [Depends(require_token_of(lambda request: _SLOT.of(request).api_tokens, "API"))]
 # A lifecycle action may meet an unknown id, or a state it cannot start from.
 _ACTION_ERRORS = error_responses(400, 401, 404, 409, 503)
 

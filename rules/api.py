@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from starlette.concurrency import run_in_threadpool
 
+from core.binding import StateSlot
 from core.errors import ErrorStatus, ErrorTable, error_responses
 from core.responses import JSONBody
 from core.security import require_token_of
@@ -36,19 +37,13 @@ class RuleReloading:
     api_tokens: Sequence[str]
 
 
+_SLOT = StateSlot[RuleReloading]("rule_reloading")
+
+
 def install(app: FastAPI, reloading: RuleReloading) -> None:
     """Serve the reload route in `app`; it needs an API token when API tokens are set."""
-    app.state.rule_reloading = reloading
+    _SLOT.put(app, reloading)
     app.include_router(router)
-
-
-def _bound(request: Request) -> RuleReloading:
-    reloading: RuleReloading = request.app.state.rule_reloading
-    return reloading
-
-
-async def _reloading(request: Request) -> RuleReloading:
-    return _bound(request)
 
 
 router = APIRouter(tags=["operations"])
@@ -56,12 +51,12 @@ router = APIRouter(tags=["operations"])
 
 @router.post(
     "/-/reload",
-    dependencies=[Depends(require_token_of(lambda request: _bound(request).api_tokens, "API"))],
+    dependencies=[Depends(require_token_of(lambda request: _SLOT.of(request).api_tokens, "API"))],
     summary="Reload the rule file; an invalid file keeps the rules in force (422)",
     response_model=Reloaded,
     responses=error_responses(400, 401, 422),
 )
-async def reload(reloading: Annotated[RuleReloading, Depends(_reloading)]) -> Response:
+async def reload(reloading: Annotated[RuleReloading, Depends(_SLOT)]) -> Response:
     loaded = await run_in_threadpool(reloading.rules.reload)
     return JSONBody(
         {

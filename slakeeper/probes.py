@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.binding import StateSlot
 from core.database import error_summary
 from core.errors import error_response, error_responses
 from core.responses import JSONBody
@@ -32,18 +33,16 @@ class Probes:
     pipeline_alive: Callable[[], bool]
 
 
+_SLOT = StateSlot[Probes]("probes")
+
+
 def install(app: FastAPI, probes: Probes) -> None:
     """Serve `/healthz`, `/readyz` and `/metrics` in `app`."""
-    app.state.probes = probes
+    _SLOT.put(app, probes)
     app.include_router(router)
 
 
-async def _probes(request: Request) -> Probes:
-    probes: Probes = request.app.state.probes
-    return probes
-
-
-Bound = Annotated[Probes, Depends(_probes)]
+Bound = Annotated[Probes, Depends(_SLOT)]
 router = APIRouter(tags=["operations"])
 
 
