@@ -76,7 +76,8 @@ class Incident(Base):
 
 
 class IncidentEvent(Base):
-    """One entry of an incident's timeline: who changed what, when, from what to what."""
+    """One entry of an incident's timeline: who changed what, when, from what to what;
+    `via` the service account that relayed a person's action, if one did."""
 
     __tablename__ = "incident_events"
 
@@ -86,6 +87,7 @@ class IncidentEvent(Base):
     )
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(Text)
+    via: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(32))
     before: Mapped[dict[str, Any] | None] = mapped_column(JsonLabels)
     after: Mapped[dict[str, Any] | None] = mapped_column(JsonLabels)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import access.models  # noqa: F401
 import availability.models  # noqa: F401
 import collector.models  # noqa: F401 - registers the tables on the metadata
 import core.counters  # noqa: F401

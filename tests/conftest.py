@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-import availability.models  # noqa: F401 - registers the tables
+import access.models  # noqa: F401 - registers the tables
+import availability.models  # noqa: F401
 import collector.models  # noqa: F401
 import core.counters  # noqa: F401
 import incident.models  # noqa: F401

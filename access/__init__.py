@@ -1,0 +1,1 @@
+"""People and tools, their credentials and roles, and the audit trail of what they did."""
