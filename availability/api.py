@@ -7,7 +7,7 @@ be, 400 a query that names no period.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from access.audit import record
+from access.guard import Manager, Viewer
 from availability import service
 from availability.html import render_html
 from availability.maintenance import TooManyOccurrences
@@ -38,7 +40,6 @@ from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
 from core.database import writing_session
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses, validation_details
 from core.responses import JSONBody
-from core.security import require_token_of
 from rules.reloading import ActiveRules
 
 __all__ = ["ERRORS", "AvailabilityDesk", "install", "router"]
@@ -74,41 +75,42 @@ class MaintenanceBody(BaseModel):
         default=None, examples=["2h"]
     )
     reason: Annotated[StorableText, Field(max_length=2000)] = ""
-    actor: Name = Field(description="who planned it, for the record")
+    actor: Name | None = Field(
+        default=None,
+        description="not needed: the credential says who plans it (see the incident actions)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class AvailabilityDesk:
-    """What the availability routes are bound to: database, rules, clock and API tokens."""
+    """What the availability routes are bound to: database, rules and clock."""
 
     engine: Engine
     sessions: sessionmaker[Session]
     rules: ActiveRules
     clock: Callable[[], datetime]
-    api_tokens: Sequence[str]
 
 
 _SLOT = StateSlot[AvailabilityDesk]("availability_desk")
 
 
 def install(app: FastAPI, desk: AvailabilityDesk) -> None:
-    """Serve the availability routes in `app`; maintenance writes need an API token if set."""
+    """Serve the availability routes in `app`: reads need a viewer, maintenance a manager."""
     _SLOT.put(app, desk)
     app.include_router(router)
 
 
 Desk = Annotated[AvailabilityDesk, Depends(_SLOT)]
 router = APIRouter(prefix="/api/v1", tags=["availability"])
-_WRITES = [Depends(require_token_of(lambda request: _SLOT.of(request).api_tokens, "API"))]
 
 
 @router.get(
     "/services",
     summary="Services, each with its current state",
     response_model=ServicePage,
-    responses=error_responses(400, 503),
+    responses=error_responses(400, 401, 403, 503),
 )
-def get_services(desk: Desk) -> Response:
+def get_services(desk: Desk, _caller: Viewer) -> Response:
     with desk.sessions() as session:
         states = service.services_overview(session, rules=desk.rules.current, now=desk.clock())
     return JSONBody({"items": [state.resource() for state in states], "next_cursor": None})
@@ -118,11 +120,12 @@ def get_services(desk: Desk) -> Response:
     "/services/{name}/availability",
     summary="A service's availability figures",
     response_model=AvailabilityResource,
-    responses=error_responses(400, 404, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 def get_availability(
     name: str,
     desk: Desk,
+    _caller: Viewer,
     month: Annotated[str | None, Query(examples=["2026-11"])] = None,
     start: Annotated[Instant | None, Query(alias="from")] = None,
     end: Annotated[Instant | None, Query(alias="to")] = None,
@@ -141,10 +144,11 @@ def get_availability(
     "/maintenance",
     summary="Maintenance windows (the API's and the rule file's)",
     response_model=MaintenancePage,
-    responses=error_responses(400, 422, 503),
+    responses=error_responses(400, 401, 403, 422, 503),
 )
 def get_maintenance(
     desk: Desk,
+    _caller: Viewer,
     service_name: Annotated[str | None, Query(alias="service")] = None,
     start: Annotated[Instant | None, Query(alias="from")] = None,
     end: Annotated[Instant | None, Query(alias="to")] = None,
@@ -176,34 +180,56 @@ def get_maintenance(
 @router.post(
     "/maintenance",
     status_code=201,
-    dependencies=_WRITES,
-    summary="Plan a maintenance window",
+    summary="Plan a maintenance window (manager)",
     response_model=MaintenanceResource,
-    responses=error_responses(400, 401, 422, 503),
+    responses=error_responses(400, 401, 403, 422, 503),
 )
-def post_maintenance(body: MaintenanceBody, desk: Desk) -> Response:
+def post_maintenance(body: MaintenanceBody, desk: Desk, caller: Manager) -> Response:
+    acting = caller.acting(body.actor)
     definition = service.planned_window(body.model_dump(exclude={"actor"}, exclude_none=True))
+    now = desk.clock()
     with writing_session(desk.engine) as session:
-        stored = service.plan_maintenance(session, definition, actor=body.actor, now=desk.clock())
+        stored = service.plan_maintenance(session, definition, actor=acting.actor, now=now)
+        record(
+            session,
+            caller,
+            action="maintenance.create",
+            at=now,
+            target=f"maintenance:{stored.id}",
+            after=maintenance_resource(stored),
+            acting=acting,
+        )
     location = {"Location": f"/api/v1/maintenance/{stored.id}"}
     return JSONBody(maintenance_resource(stored), status_code=201, headers=location)
 
 
 @router.delete(
     "/maintenance/{window_id}",
-    dependencies=_WRITES,
-    summary="Cancel a maintenance window",
+    summary="Cancel a maintenance window (manager)",
     response_model=CancelledWindow,
-    responses=error_responses(400, 401, 404, 503),
+    responses=error_responses(400, 401, 403, 404, 503),
 )
 def delete_maintenance(
     window_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
-    actor: Annotated[StorableText, Query(min_length=1, max_length=200)],
     desk: Desk,
+    caller: Manager,
+    actor: Annotated[StorableText, Query(min_length=1, max_length=200)] | None = None,
 ) -> Response:
+    acting = caller.acting(actor)
+    now = desk.clock()
     with writing_session(desk.engine) as session:
-        service.cancel_maintenance(session, window_id, actor=actor, now=desk.clock())
-    return JSONBody({"id": window_id, "deleted": True, "deleted_by": actor})
+        service.cancel_maintenance(session, window_id, actor=acting.actor, now=now)
+        record(
+            session,
+            caller,
+            action="maintenance.cancel",
+            at=now,
+            target=f"maintenance:{window_id}",
+            before={"deleted": False},
+            after={"deleted": True},
+            acting=acting,
+        )
+    return JSONBody({"id": window_id, "deleted": True, "deleted_by": acting.actor})
 
 
 @router.get(
@@ -217,12 +243,13 @@ def delete_maintenance(
                 "text/html": {"schema": {"type": "string"}},
             }
         },
-        **error_responses(400, 422, 503),
+        **error_responses(400, 401, 403, 422, 503),
     },
 )
 def get_report(
     month: Annotated[str, Query(examples=["2026-11"])],
     desk: Desk,
+    _caller: Viewer,
     format: Literal["json", "csv", "html"] = "json",
 ) -> Response:
     now = desk.clock()

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from access.guard import Viewer
 from collector.alertmanager_view import AlertSelection, alertmanager_status, gettable_alert
 from collector.firing import MAX_LISTED_ALERTS, firing_alerts
 from collector.resources import AlertmanagerStatus, GettableAlert
@@ -58,9 +59,10 @@ router = APIRouter(tags=["alertmanager"])
         f"`{TRUNCATED_HEADER}: true` header when there were more."
     ),
     response_model=list[GettableAlert],
-    responses=error_responses(400, 503),
+    responses=error_responses(400, 401, 403, 503),
 )
 def get_alerts(
+    _caller: Viewer,
     view: Bound,
     active: bool = True,
     silenced: bool = True,
@@ -84,7 +86,7 @@ def get_alerts(
     "/api/v2/status",
     summary="Alertmanager's status, for amtool config show and cluster show",
     response_model=AlertmanagerStatus,
-    responses=error_responses(400),
+    responses=error_responses(400, 401, 403, 503),
 )
-def get_status(view: Bound) -> Response:
+def get_status(view: Bound, _caller: Viewer) -> Response:
     return JSONBody(alertmanager_status(version=view.version, started_at=view.started_at))

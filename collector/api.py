@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol, TypeVar
@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from access.guard import Viewer, require
+from access.roles import INGEST
 from collector.admission import InflightBytes, Overloaded
 from collector.alertmanager_view import InvalidSelection, parse_filters
 from collector.alerts import AlertStatus, Delivery, Source
@@ -26,7 +28,6 @@ from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses, validation_details
 from core.responses import JSONBody
-from core.security import require_token_of
 from core.wire import decode_cursor, encode_cursor
 
 __all__ = [
@@ -160,7 +161,6 @@ class Ingestion:
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
     max_body_bytes: int
-    ingest_tokens: Sequence[str]
     budget: InflightBytes | None = None
 
     async def receive(
@@ -199,8 +199,8 @@ def install(app: FastAPI, ingestion: Ingestion) -> None:
 
 Bound = Annotated[Ingestion, Depends(_SLOT)]
 router = APIRouter()
-_INGEST = [Depends(require_token_of(lambda request: _SLOT.of(request).ingest_tokens, "ingest"))]
-_PUSH_ERRORS = error_responses(400, 401, 413, 415, 422, 503)
+_INGEST = [Depends(require(INGEST))]
+_PUSH_ERRORS = error_responses(400, 401, 403, 413, 415, 422, 503)
 
 
 @router.post(
@@ -242,7 +242,7 @@ async def grafana_webhook(request: Request, ingestion: Bound) -> Response:
     response_class=Response,
     responses={
         200: {"description": "Stored: an empty body, as Alertmanager answers"},
-        **error_responses(400, 401, 413, 415, 503),
+        **error_responses(400, 401, 403, 413, 415, 503),
     },
 )
 async def prometheus_alerts(request: Request, ingestion: Bound) -> Response:
@@ -256,10 +256,11 @@ async def prometheus_alerts(request: Request, ingestion: Bound) -> Response:
     tags=["alerts"],
     summary="Alert instances, newest first",
     response_model=AlertPage,
-    responses=error_responses(400, 503),
+    responses=error_responses(400, 401, 403, 503),
 )
 def get_alerts(
     ingestion: Bound,
+    _caller: Viewer,
     status: Literal["firing", "resolved"] | None = None,
     fingerprint: str | None = None,
     service: str | None = None,

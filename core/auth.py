@@ -1,13 +1,11 @@
-"""Ingest credentials: a bearer token, or basic auth whose password is a token."""
+"""Credentials in a request: a bearer token, or basic auth whose password is a token."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
-from collections.abc import Sequence
 
-__all__ = ["presented_token", "token_accepted"]
+__all__ = ["presented_token"]
 
 
 def presented_token(authorization: str | None) -> str | None:
@@ -26,14 +24,3 @@ def presented_token(authorization: str | None) -> str | None:
         _user, separator, password = decoded.partition(":")
         return password if separator and password else None
     return None
-
-
-def token_accepted(token: str | None, accepted: Sequence[str]) -> bool:
-    """Whether `token` is one of `accepted`, compared in constant time."""
-    if token is None:
-        return False
-    presented = token.encode()
-    matched = False
-    for candidate in accepted:
-        matched |= hmac.compare_digest(presented, candidate.encode())
-    return matched

@@ -42,6 +42,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_payload",
+    429: "too_many_requests",
     503: "unavailable",
 }
 
@@ -98,13 +99,14 @@ _CORE_ERRORS: ErrorTable = {InvalidCursor: ErrorStatus(400, "bad_request")}
 
 _DESCRIPTIONS = {
     400: "Bad request: an unknown or malformed query parameter, path value or body",
-    401: "A valid token is required (Authorization: Bearer, or basic auth)",
-    403: "The token presented may not do this",
+    401: "A valid credential is required (Authorization: Bearer, basic auth, or a session)",
+    403: "The caller's role may not do this, or a session write lacks its CSRF token",
     404: "No such resource",
     409: "The resource's state does not allow this",
     413: "The body is larger than the server accepts",
     415: "The body is not JSON",
     422: "A value that cannot be used",
+    429: "Too many failed attempts: wait, then try again",
     503: "The database is unavailable, or the server overloaded or stopping: retry later",
 }
 

@@ -7,29 +7,30 @@ not know.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from access.audit import record
+from access.guard import Manager, Operator, Viewer
 from collector.resources import alert_resource
 from core.binding import StateSlot
-from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
+from core.bounds import MAX_ROW_ID, Instant
 from core.database import writing_session
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses
 from core.responses import JSONBody
-from core.security import require_token_of
 from core.wire import decode_cursor, encode_cursor
 from incident import service
+from incident.auditing import audit_action, snapshot
 from incident.lifecycle import InvalidTransition, State
 from incident.models import Incident
 from incident.queries import IncidentQuery, get_incident, list_incidents
+from incident.requests import ActionBody, CloseBody, NoteBody, ReclassifyBody, ReportBody
 from incident.resources import (
     IncidentDetailResource,
     IncidentPage,
@@ -39,7 +40,7 @@ from incident.resources import (
 )
 from incident.store import count_alerts, incident_fields
 from rules.reloading import ActiveRules
-from rules.schema import NAME_MAX_LENGTH, Category, Impact
+from rules.schema import Category, Impact
 
 __all__ = ["ERRORS", "IncidentDesk", "install", "router"]
 
@@ -59,60 +60,7 @@ ERRORS: ErrorTable = {
 }
 
 _CURSOR_KIND = "i"
-Name = Annotated[StorableText, Field(min_length=1, max_length=200)]
-RuleName = Annotated[StorableText, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
-Note = Annotated[StorableText, Field(min_length=1, max_length=10_000)]
-Title = Annotated[StorableText, Field(min_length=1, max_length=500)]
 IncidentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
-
-
-class Channel(StrEnum):
-    PHONE = "phone"
-    EMAIL = "email"
-    PORTAL = "portal"
-    CHAT = "chat"
-    OTHER = "other"
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ReportBody(_Body):
-    """A manual incident; `started_at` is when the problem began, if earlier than now."""
-
-    title: Title
-    service: ServiceName
-    priority: RuleName
-    impact: Impact = Impact.NONE
-    category: Category = Category.OTHER
-    reporter: Name
-    channel: Channel
-    level: RuleName | None = None
-    started_at: Instant | None = None
-    actor: Name | None = Field(default=None, description="who entered it (default: reporter)")
-
-
-class ActionBody(_Body):
-    actor: Name = Field(description="who did it, for the timeline")
-    note: Note | None = None
-
-
-class CloseBody(ActionBody):
-    confirmed_by: Name = Field(description="who confirmed the resolution")
-
-
-class NoteBody(_Body):
-    actor: Name
-    note: Note
-
-
-class ReclassifyBody(ActionBody):
-    priority: RuleName | None = None
-    category: Category | None = None
-    impact: Impact | None = None
-    service: ServiceName | None = None
-    title: Title | None = None
 
 
 def incident_resource(session: Session, incident: Incident, status_code: int = 200) -> JSONBody:
@@ -123,38 +71,37 @@ def incident_resource(session: Session, incident: Incident, status_code: int = 2
 
 @dataclass(frozen=True, slots=True)
 class IncidentDesk:
-    """What the incident routes are bound to: the database, the rules, the clock, the tokens."""
+    """What the incident routes are bound to: the database, the rules, the clock."""
 
     engine: Engine
     sessions: sessionmaker[Session]
     rules: ActiveRules
     clock: Callable[[], datetime]
-    api_tokens: Sequence[str]
 
 
 _SLOT = StateSlot[IncidentDesk]("incident_desk")
 
 
 def install(app: FastAPI, desk: IncidentDesk) -> None:
-    """Serve the incident routes in `app`; writes need an API token when tokens are set."""
+    """Serve the incident routes in `app`: reads need a viewer, actions an operator."""
     _SLOT.put(app, desk)
     app.include_router(router)
 
 
 Desk = Annotated[IncidentDesk, Depends(_SLOT)]
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
-_WRITES = [Depends(require_token_of(lambda request: _SLOT.of(request).api_tokens, "API"))]
 # A lifecycle action may meet an unknown id, or a state it cannot start from.
-_ACTION_ERRORS = error_responses(400, 401, 404, 409, 503)
+_ACTION_ERRORS = error_responses(400, 401, 403, 404, 409, 503)
 
 
 @router.get(
     "",
     summary="Incidents, newest first",
     response_model=IncidentPage,
-    responses=error_responses(400, 503),
+    responses=error_responses(400, 401, 403, 503),
 )
 def get_incidents(
+    _caller: Viewer,
     desk: Desk,
     state: Annotated[list[State], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     priority: Annotated[list[str], Query()] = [],  # noqa: B006
@@ -197,9 +144,9 @@ def get_incidents(
     "/{incident_id}",
     summary="One incident, with its alerts and timeline",
     response_model=IncidentDetailResource,
-    responses=error_responses(400, 404, 503),
+    responses=error_responses(400, 401, 403, 404, 503),
 )
-def get_one(incident_id: IncidentId, desk: Desk) -> Response:
+def get_one(incident_id: IncidentId, desk: Desk, _caller: Viewer) -> Response:
     with desk.sessions() as session:
         detail = get_incident(session, incident_id)
         if detail is None:
@@ -216,12 +163,13 @@ def get_one(incident_id: IncidentId, desk: Desk) -> Response:
 @router.post(
     "",
     status_code=201,
-    dependencies=_WRITES,
     summary="Report a manual incident",
     response_model=IncidentResource,
-    responses=error_responses(400, 401, 422, 503),
+    responses=error_responses(400, 401, 403, 422, 503),
 )
-def report(body: ReportBody, desk: Desk) -> Response:
+def report(body: ReportBody, desk: Desk, caller: Operator) -> Response:
+    acting = caller.acting(body.actor)
+    now = desk.clock()
     with writing_session(desk.engine) as session:
         incident = service.open_manual_incident(
             session,
@@ -236,10 +184,12 @@ def report(body: ReportBody, desk: Desk) -> Response:
                 level=body.level,
                 started_at=body.started_at,
             ),
-            actor=body.actor or body.reporter,
+            actor=acting.actor,
+            via=acting.via,
             rules=desk.rules.current,
-            now=desk.clock(),
+            now=now,
         )
+        audit_action(session, caller, acting, "report", incident, None, now)
         answer = incident_resource(session, incident, status_code=201)
     answer.headers["Location"] = f"/api/v1/incidents/{incident.id}"
     return answer
@@ -247,109 +197,139 @@ def report(body: ReportBody, desk: Desk) -> Response:
 
 @router.post(
     "/{incident_id}/ack",
-    dependencies=_WRITES,
     summary="Acknowledge",
     response_model=IncidentResource,
     responses=_ACTION_ERRORS,
 )
-def ack(incident_id: IncidentId, body: ActionBody, desk: Desk) -> Response:
+def ack(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator) -> Response:
+    acting = caller.acting(body.actor)
+    now = desk.clock()
     with writing_session(desk.engine) as session:
+        before = snapshot(session, incident_id)
         incident = service.acknowledge(
             session,
             incident_id=incident_id,
-            actor=body.actor,
+            actor=acting.actor,
+            via=acting.via,
             rules=desk.rules.current,
-            now=desk.clock(),
+            now=now,
             note=body.note,
         )
+        audit_action(session, caller, acting, "ack", incident, before, now)
         return incident_resource(session, incident)
 
 
 @router.post(
     "/{incident_id}/resolve",
-    dependencies=_WRITES,
     summary="Resolve",
     response_model=IncidentResource,
     responses=_ACTION_ERRORS,
 )
-def resolve(incident_id: IncidentId, body: ActionBody, desk: Desk) -> Response:
+def resolve(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator) -> Response:
+    acting = caller.acting(body.actor)
+    now = desk.clock()
     with writing_session(desk.engine) as session:
+        before = snapshot(session, incident_id)
         incident = service.resolve(
             session,
             incident_id=incident_id,
-            actor=body.actor,
+            actor=acting.actor,
+            via=acting.via,
             rules=desk.rules.current,
-            now=desk.clock(),
+            now=now,
             note=body.note,
         )
+        audit_action(session, caller, acting, "resolve", incident, before, now)
         return incident_resource(session, incident)
 
 
 @router.post(
     "/{incident_id}/close",
-    dependencies=_WRITES,
     summary="Close a resolved incident",
     response_model=IncidentResource,
     responses=_ACTION_ERRORS,
 )
-def close(incident_id: IncidentId, body: CloseBody, desk: Desk) -> Response:
+def close(incident_id: IncidentId, body: CloseBody, desk: Desk, caller: Operator) -> Response:
+    acting = caller.acting(body.actor)
+    now = desk.clock()
     with writing_session(desk.engine) as session:
+        before = snapshot(session, incident_id)
         incident = service.close(
             session,
             incident_id=incident_id,
-            actor=body.actor,
+            actor=acting.actor,
+            via=acting.via,
             confirmed_by=body.confirmed_by,
-            now=desk.clock(),
+            now=now,
             note=body.note,
         )
+        audit_action(session, caller, acting, "close", incident, before, now)
         return incident_resource(session, incident)
 
 
 @router.post(
     "/{incident_id}/reopen",
-    dependencies=_WRITES,
     summary="Reopen",
     response_model=IncidentResource,
     responses=_ACTION_ERRORS,
 )
-def reopen(incident_id: IncidentId, body: ActionBody, desk: Desk) -> Response:
+def reopen(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator) -> Response:
+    acting = caller.acting(body.actor)
+    now = desk.clock()
     with writing_session(desk.engine) as session:
+        before = snapshot(session, incident_id)
         incident = service.reopen(
             session,
             incident_id=incident_id,
-            actor=body.actor,
+            actor=acting.actor,
+            via=acting.via,
             rules=desk.rules.current,
-            now=desk.clock(),
+            now=now,
             note=body.note,
         )
+        audit_action(session, caller, acting, "reopen", incident, before, now)
         return incident_resource(session, incident)
 
 
 @router.post(
     "/{incident_id}/notes",
     status_code=201,
-    dependencies=_WRITES,
     summary="Add a note",
     response_model=NoteResource,
-    responses=error_responses(400, 401, 404, 503),
+    responses=error_responses(400, 401, 403, 404, 503),
 )
-def notes(incident_id: IncidentId, body: NoteBody, desk: Desk) -> Response:
+def notes(incident_id: IncidentId, body: NoteBody, desk: Desk, caller: Operator) -> Response:
+    acting = caller.acting(body.actor)
+    now = desk.clock()
     with writing_session(desk.engine) as session:
         service.add_note(
-            session, incident_id=incident_id, actor=body.actor, note=body.note, now=desk.clock()
+            session,
+            incident_id=incident_id,
+            actor=acting.actor,
+            via=acting.via,
+            note=body.note,
+            now=now,
         )
-    note = {"incident_id": incident_id, "actor": body.actor, "note": body.note}
+        record(
+            session,
+            caller,
+            action="incident.note",
+            at=now,
+            target=f"incident:{incident_id}",
+            after={"note": body.note},
+            acting=acting,
+        )
+    note = {"incident_id": incident_id, "actor": acting.actor, "via": acting.via, "note": body.note}
     return JSONBody(note, status_code=201)
 
 
 @router.patch(
     "/{incident_id}",
-    dependencies=_WRITES,
-    summary="Reclassify (audited)",
+    summary="Reclassify (manager; audited)",
     response_model=IncidentResource,
-    responses=error_responses(400, 401, 404, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 503),
 )
-def patch(incident_id: IncidentId, body: ReclassifyBody, desk: Desk) -> Response:
+def patch(incident_id: IncidentId, body: ReclassifyBody, desk: Desk, caller: Manager) -> Response:
     if not body.model_dump(exclude_none=True, exclude={"actor", "note"}):
         # The body's own shape, refused as the service refuses a value it cannot use.
         raise ApiError(
@@ -357,7 +337,10 @@ def patch(incident_id: IncidentId, body: ReclassifyBody, desk: Desk) -> Response
             "invalid_value",
             "nothing to change: give priority, category, impact, service or title",
         )
+    acting = caller.acting(body.actor)
+    now = desk.clock()
     with writing_session(desk.engine) as session:
+        before = snapshot(session, incident_id)
         incident = service.reclassify(
             session,
             incident_id=incident_id,
@@ -368,9 +351,11 @@ def patch(incident_id: IncidentId, body: ReclassifyBody, desk: Desk) -> Response
                 service=body.service,
                 title=body.title,
             ),
-            actor=body.actor,
+            actor=acting.actor,
+            via=acting.via,
             rules=desk.rules.current,
-            now=desk.clock(),
+            now=now,
             note=body.note,
         )
+        audit_action(session, caller, acting, "reclassify", incident, before, now)
         return incident_resource(session, incident)

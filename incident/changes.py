@@ -23,13 +23,20 @@ def current(incident: Incident) -> Current:
 
 
 def apply_change(
-    session: Session, incident: Incident, change: Change, *, actor: str, note: str | None
+    session: Session,
+    incident: Incident,
+    change: Change,
+    *,
+    actor: str,
+    note: str | None,
+    via: str | None = None,
 ) -> None:
-    """Set the fields of `change` on `incident` and write its timeline entry."""
+    """Set the fields of `change` on `incident` and write its timeline entry (by `actor`,
+    `via` the service account that relayed it)."""
     for name, value in change.fields.items():
         setattr(incident, name, value)
     at = change.fields["updated_at"]
-    event = NewEvent(incident.id, at, actor, change.kind, change.before, change.after, note)
+    event = NewEvent(incident.id, at, actor, change.kind, change.before, change.after, note, via)
     add_events(session, [event])
 
 
@@ -42,10 +49,11 @@ def resolve_incident(
     rules: RuleFile,
     now: datetime,
     note: str | None = None,
+    via: str | None = None,
 ) -> None:
     """Resolve an active incident as of `at`, measure its clocks and record any breach."""
     change = resolved(current(incident), at=at, actor=actor, now=now)
-    apply_change(session, incident, change, actor=actor, note=note)
+    apply_change(session, incident, change, actor=actor, note=note, via=via)
     # A response measured when it happened (an acknowledgement) stays as measured, whatever
     # time the resolution is dated: a late resolved notification may date it earlier.
     measure_clocks(session, incident, rules, keep_response=True)
@@ -61,7 +69,8 @@ def reopen_incident(
     now: datetime,
     flap: bool,
     note: str | None = None,
+    via: str | None = None,
 ) -> None:
     """Make a resolved (or closed) incident open again; a flap is counted."""
     change = reopened(current(incident), flap=flap, now=now)
-    apply_change(session, incident, change, actor=actor, note=note)
+    apply_change(session, incident, change, actor=actor, note=note, via=via)

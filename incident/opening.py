@@ -60,17 +60,29 @@ _OPENED_FIELDS = (
 
 
 def open_incident(
-    session: Session, new: NewIncident, *, rules: RuleFile, actor: str, now: datetime
+    session: Session,
+    new: NewIncident,
+    *,
+    rules: RuleFile,
+    actor: str,
+    now: datetime,
+    via: str | None = None,
 ) -> Incident:
     """Open an incident at `now`, start its clocks, and notify the contacts of its level."""
-    [incident_id] = open_incidents(session, [new], rules=rules, actor=actor, now=now)
+    [incident_id] = open_incidents(session, [new], rules=rules, actor=actor, now=now, via=via)
     incident = session.get(Incident, incident_id)
     assert incident is not None, "the incident was inserted by this transaction"
     return incident
 
 
 def open_incidents(
-    session: Session, news: Sequence[NewIncident], *, rules: RuleFile, actor: str, now: datetime
+    session: Session,
+    news: Sequence[NewIncident],
+    *,
+    rules: RuleFile,
+    actor: str,
+    now: datetime,
+    via: str | None = None,
 ) -> list[int]:
     """`open_incident` for many at once, in a fixed number of statements however many; the
     new incidents' ids, in the order of `news`.
@@ -93,19 +105,7 @@ def open_incidents(
     rows = [_new_row(new, due[new.priority], now) for new in news]
     ids = insert_many(session, _INCIDENTS, rows, return_ids=True)
     opened_rows = [{"id": incident_id, **row} for incident_id, row in zip(ids, rows, strict=True)]
-    add_events(
-        session,
-        [
-            NewEvent(
-                row["id"],
-                now,
-                actor,
-                "opened",
-                after={name: jsonable(row[name]) for name in _OPENED_FIELDS},
-            )
-            for row in opened_rows
-        ],
-    )
+    add_events(session, [_opened(row, actor, via, now) for row in opened_rows])
     # Nothing is attached yet to an incident just opened: its alerts join it after.
     notify_many(
         session,
@@ -126,6 +126,11 @@ def open_incidents(
     )
     add_to_counters(session, opened)
     return ids
+
+
+def _opened(row: dict[str, Any], actor: str, via: str | None, now: datetime) -> NewEvent:
+    after = {name: jsonable(row[name]) for name in _OPENED_FIELDS}
+    return NewEvent(row["id"], now, actor, "opened", after=after, via=via)
 
 
 def _new_row(

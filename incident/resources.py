@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from collector.resources import AlertResource
 from core.wire import rfc3339
@@ -73,6 +73,7 @@ class EventResource(BaseModel):
     id: int
     at: datetime
     actor: str
+    via: str | None = Field(description="the service account that relayed the actor's action")
     kind: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
@@ -91,6 +92,7 @@ class NoteResource(BaseModel):
 
     incident_id: int
     actor: str
+    via: str | None
     note: str
 
 
@@ -100,6 +102,7 @@ def event_resource(event: IncidentEvent) -> dict[str, Any]:
         "id": event.id,
         "at": rfc3339(event.at),
         "actor": event.actor,
+        "via": event.via,
         "kind": event.kind,
         "before": event.before,
         "after": event.after,

@@ -93,7 +93,13 @@ class Reclassification:
 
 
 def open_manual_incident(
-    session: Session, *, report: ManualIncident, actor: str, rules: RuleFile, now: datetime
+    session: Session,
+    *,
+    report: ManualIncident,
+    actor: str,
+    rules: RuleFile,
+    now: datetime,
+    via: str | None = None,
 ) -> Incident:
     """Open an incident a person reported; it is resolved by a person too."""
     _known_priority(rules, report.priority)
@@ -120,6 +126,7 @@ def open_manual_incident(
         rules=rules,
         actor=actor,
         now=now,
+        via=via,
     )
 
 
@@ -131,11 +138,12 @@ def acknowledge(
     rules: RuleFile,
     now: datetime,
     note: str | None = None,
+    via: str | None = None,
 ) -> Incident:
     """Someone is working on it: the response clock stops."""
     incident = _locked(session, incident_id)
     change = acknowledged(current(incident), actor=actor, now=now)
-    apply_change(session, incident, change, actor=actor, note=note)
+    apply_change(session, incident, change, actor=actor, note=note, via=via)
     apply_due_times(incident, rules)  # resolution may be measured from acknowledgement
     measure_clocks(session, incident, rules)
     record_breaches(session, incident, rules=rules, now=now)
@@ -150,10 +158,13 @@ def resolve(
     rules: RuleFile,
     now: datetime,
     note: str | None = None,
+    via: str | None = None,
 ) -> Incident:
     """The service is restored: the resolution clock stops."""
     incident = _locked(session, incident_id)
-    resolve_incident(session, incident, at=now, actor=actor, rules=rules, now=now, note=note)
+    resolve_incident(
+        session, incident, at=now, actor=actor, rules=rules, now=now, note=note, via=via
+    )
     return incident
 
 
@@ -165,11 +176,12 @@ def close(
     confirmed_by: str,
     now: datetime,
     note: str | None = None,
+    via: str | None = None,
 ) -> Incident:
     """The resolution is confirmed (by `confirmed_by`): the incident is done."""
     incident = _locked(session, incident_id)
     change = closed(current(incident), confirmed_by=confirmed_by, now=now)
-    apply_change(session, incident, change, actor=actor, note=note)
+    apply_change(session, incident, change, actor=actor, note=note, via=via)
     return incident
 
 
@@ -181,6 +193,7 @@ def reopen(
     rules: RuleFile,
     now: datetime,
     note: str | None = None,
+    via: str | None = None,
 ) -> Incident:
     """The problem is back: open again (not a flap; a person decided)."""
     incident = _locked(session, incident_id)
@@ -196,16 +209,24 @@ def reopen(
         )
         if active is not None:
             raise GroupAlreadyActive(incident.group_key, active)
-    reopen_incident(session, incident, actor=actor, now=now, flap=False, note=note)
+    reopen_incident(session, incident, actor=actor, now=now, flap=False, note=note, via=via)
     record_breaches(session, incident, rules=rules, now=now)
     return incident
 
 
-def add_note(session: Session, *, incident_id: int, actor: str, note: str, now: datetime) -> None:
+def add_note(
+    session: Session,
+    *,
+    incident_id: int,
+    actor: str,
+    note: str,
+    now: datetime,
+    via: str | None = None,
+) -> None:
     """Add a note to the timeline."""
     incident = _locked(session, incident_id)
     incident.updated_at = now
-    _event(session, incident, actor, now, "note", None, None, note)
+    _event(session, incident, actor, now, "note", None, None, note, via)
 
 
 def reclassify(
@@ -217,6 +238,7 @@ def reclassify(
     rules: RuleFile,
     now: datetime,
     note: str | None = None,
+    via: str | None = None,
 ) -> Incident:
     """Correct priority, category, impact, service or title; audited, clocks follow priority."""
     if change.priority is not None:
@@ -243,7 +265,7 @@ def reclassify(
         # The new priority's targets, from the same opening; a breach already recorded stays.
         apply_due_times(incident, rules)
         measure_clocks(session, incident, rules)
-    _event(session, incident, actor, now, "reclassified", before, after, note)
+    _event(session, incident, actor, now, "reclassified", before, after, note, via)
     if State(incident.state).is_active:
         record_breaches(session, incident, rules=rules, now=now)
     return incident
@@ -273,5 +295,6 @@ def _event(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     note: str | None,
+    via: str | None = None,
 ) -> None:
-    add_events(session, [NewEvent(incident.id, now, actor, kind, before, after, note)])
+    add_events(session, [NewEvent(incident.id, now, actor, kind, before, after, note, via)])

@@ -31,6 +31,7 @@ class NewEvent:
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
     note: str | None = None
+    via: str | None = None
 
 
 def add_events(session: Session, events: Sequence[NewEvent]) -> None:
@@ -45,6 +46,7 @@ def add_events(session: Session, events: Sequence[NewEvent]) -> None:
                 "incident_id": event.incident_id,
                 "at": event.at,
                 "actor": event.actor,
+                "via": event.via,
                 "kind": event.kind,
                 "before": json_values(event.before),
                 "after": json_values(event.after),

@@ -18,11 +18,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+import access.api
 import availability.api
 import collector.alertmanager_api
 import collector.api
 import incident.api
 import rules.api
+from access.audit import Caller
+from access.authentication import Authenticator
+from access.guard import unguarded_routes
+from access.roles import Kind, Principal, Role
 from availability.api import AvailabilityDesk
 from availability.metrics import Refreshed, SlaCollector
 from availability.snapshot import LiveFigures, PeriodFigures, live_figures, period_figures
@@ -40,8 +45,10 @@ from rules.api import RuleReloading
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
+from slakeeper.docs_access import document_credentials, guard_docs
 from slakeeper.metrics import COUNTERS, HISTOGRAMS, DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
+from slakeeper.principals import access_config
 from slakeeper.probes import Probes
 from slakeeper.scheduler import JobFailuresCollector, JobScheduler
 from slakeeper.settings import Settings, load_settings
@@ -51,6 +58,12 @@ __all__ = ["create_app", "create_app_from_environment", "utc_now"]
 log = logging.getLogger(__name__)
 
 
+# Who a reload on SIGHUP is recorded as: whoever could signal the process.
+SIGHUP = Caller(
+    Principal(name="signal:SIGHUP", kind=Kind.LOCAL, role=Role.ADMIN, method="signal"), None
+)
+
+
 def utc_now() -> datetime:
     """The wall clock, in UTC."""
     return datetime.now(UTC)
@@ -58,6 +71,7 @@ def utc_now() -> datetime:
 
 # Each domain's exceptions and the statuses they are answered with (core's are built in).
 ERROR_TABLES: tuple[ErrorTable, ...] = (
+    access.api.ERRORS,
     collector.api.ERRORS,
     incident.api.ERRORS,
     availability.api.ERRORS,
@@ -128,6 +142,11 @@ def create_app(
     app.state.rules = active_rules
     install_error_handlers(app, ERROR_TABLES)
     _install_routes(app, parts, registry)
+    unguarded = unguarded_routes(app)
+    if unguarded:
+        raise RuntimeError(f"routes without an access rule: {', '.join(unguarded)}")
+    guard_docs(app)
+    document_credentials(app)
     return app
 
 
@@ -183,11 +202,13 @@ def _lifespan(
     """Start the writer (and scheduler) with the server; stop everything, in order, after."""
     pipeline, scheduler = parts.pipeline, parts.scheduler
 
+    reloading = RuleReloading(parts.rules, parts.engine, parts.clock)
+
     def reload_rules() -> None:
         # The failure is logged and counted by `reload`; the server carries on with the
-        # rules it has, as Prometheus does.
+        # rules it has, as Prometheus does. Both are audit events, by the signal.
         with suppress(RuleFileError):
-            parts.rules.reload()
+            reloading.reload(SIGHUP)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -214,7 +235,7 @@ def _lifespan(
 
 def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) -> None:
     settings, clock, sessions = parts.settings, parts.clock, parts.sessions
-    api_tokens = settings.api_token_values()
+    access.api.install(app, Authenticator(access_config(settings), parts.engine, sessions, clock))
     collector.api.install(
         app,
         Ingestion(
@@ -222,7 +243,6 @@ def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) ->
             sessions=sessions,
             clock=clock,
             max_body_bytes=settings.max_body_bytes,
-            ingest_tokens=settings.ingest_token_values(),
             budget=InflightBytes(settings.max_inflight_bytes),
         ),
     )
@@ -230,13 +250,9 @@ def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) ->
         app,
         AlertmanagerView(sessions=sessions, clock=clock, version=__version__, started_at=clock()),
     )
-    incident.api.install(
-        app, IncidentDesk(parts.engine, sessions, parts.rules, clock, api_tokens=api_tokens)
-    )
-    availability.api.install(
-        app, AvailabilityDesk(parts.engine, sessions, parts.rules, clock, api_tokens=api_tokens)
-    )
-    rules.api.install(app, RuleReloading(parts.rules, api_tokens=api_tokens))
+    incident.api.install(app, IncidentDesk(parts.engine, sessions, parts.rules, clock))
+    availability.api.install(app, AvailabilityDesk(parts.engine, sessions, parts.rules, clock))
+    rules.api.install(app, RuleReloading(parts.rules, parts.engine, clock))
     probes.install(
         app,
         Probes(engine=parts.engine, registry=registry, pipeline_alive=lambda: parts.pipeline.alive),

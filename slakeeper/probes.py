@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from access.guard import allowed, scrape
 from core.binding import StateSlot
 from core.database import error_summary
 from core.errors import error_response, error_responses
@@ -44,11 +45,13 @@ def install(app: FastAPI, probes: Probes) -> None:
 
 Bound = Annotated[Probes, Depends(_SLOT)]
 router = APIRouter(tags=["operations"])
+_ANYONE = [Depends(allowed())]
 
 
 @router.get(
     "/healthz",
     summary="The process is alive",
+    dependencies=_ANYONE,
     response_model=Status,
     responses=error_responses(400),
 )
@@ -59,6 +62,7 @@ async def healthz() -> Response:
 @router.get(
     "/readyz",
     summary="The database is reachable and ingestion is running",
+    dependencies=_ANYONE,
     response_model=Status,
     responses=error_responses(400, 503),
 )
@@ -76,14 +80,15 @@ def readyz(probes: Bound) -> Response:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics",
+    summary="Prometheus metrics (with SLAKEEPER_METRICS_NEED_CREDENTIAL, a viewer's)",
+    dependencies=[Depends(scrape)],
     response_class=Response,
     responses={
         200: {
             "description": f"The text exposition format ({CONTENT_TYPE_LATEST})",
             "content": {"text/plain": {"schema": {"type": "string"}}},
         },
-        **error_responses(400, 503),
+        **error_responses(400, 401, 403, 503),
     },
 )
 def metrics(probes: Bound) -> Response:

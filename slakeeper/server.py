@@ -63,6 +63,9 @@ def run_server(settings: Settings) -> None:
         access_log=settings.access_log,
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
+        # The peer's address as it is: `access` decides whom to believe about the caller's
+        # address and user (SLAKEEPER_TRUSTED_PROXIES), not uvicorn's own list.
+        proxy_headers=False,
     )
     if settings.workers == 1:
         server = uvicorn.Server(config)

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings", "exposure_problem", "is_loopback", "load_settings"]
+from access.credentials import MIN_CONFIGURED_TOKEN_LENGTH
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "is_loopback", "load_settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///slakeeper.db"
 
@@ -20,15 +22,34 @@ TokenList = Annotated[list[SecretStr], NoDecode]
 class Settings(BaseSettings):
     """Everything an operator can set; tokens stay secret in reprs and logs."""
 
-    model_config = SettingsConfigDict(env_prefix="SLAKEEPER_", extra="ignore", frozen=True)
+    # No value in a validation error: a refused token must not be repeated in a log.
+    model_config = SettingsConfigDict(
+        env_prefix="SLAKEEPER_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     rules: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    # Tokens from the environment (before accounts existed): service accounts with the
+    # ingest scope, and with the admin role (allowed to name the person they act for).
     ingest_tokens: TokenList = Field(default_factory=list)
     api_tokens: TokenList = Field(default_factory=list)
+    # With `--insecure`: requests without credentials are let in off loopback too, as on
+    # loopback when no credential exists at all.
+    insecure: bool = False
+    # Reverse proxies whose `X-Forwarded-For` (and `auth_proxy_header`) are believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The header a trusted SSO proxy names the signed-in person in (e.g. X-Forwarded-User).
+    auth_proxy_header: str | None = None
+    # Whether /metrics needs a credential (viewer) like every other route.
+    metrics_need_credential: bool = False
+    # A console session ends after this long without a request, and at the latest this long
+    # after login (s); the cookie is Secure over TLS (or always / never if set).
+    session_idle_seconds: float = Field(default=12 * 3600, gt=0)
+    session_max_seconds: float = Field(default=7 * 86400, gt=0)
+    cookie_secure: bool | None = None
     alertmanager_url: str | None = None
     # Reconciliation adds only alerts Alertmanager routes to one of these receivers (the
     # ones whose webhook is slakeeper); empty: every alert it lists.
@@ -63,6 +84,7 @@ class Settings(BaseSettings):
         "api_tokens",
         "alertmanager_receivers",
         "alertmanager_external_urls",
+        "trusted_proxies",
         mode="before",
     )
     @classmethod
@@ -70,6 +92,27 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [token.strip() for token in value.split(",") if token.strip()]
         return value
+
+    @field_validator("ingest_tokens", "api_tokens")
+    @classmethod
+    def _long_enough(cls, tokens: list[SecretStr]) -> list[SecretStr]:
+        for token in tokens:
+            if len(token.get_secret_value()) < MIN_CONFIGURED_TOKEN_LENGTH:
+                raise ValueError(
+                    f"a configured token has at least {MIN_CONFIGURED_TOKEN_LENGTH} characters "
+                    "(generate one with `openssl rand -hex 32`, or use `slakeeper tokens create`)"
+                )
+        return tokens
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return entries
 
     @field_validator("timezone")
     @classmethod
@@ -120,24 +163,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def exposure_problem(settings: Settings, *, insecure: bool) -> str | None:
-    """Why these settings must not be served, or None: off loopback, pushes and writes need
-    tokens."""
-    if is_loopback(settings.host) or insecure:
-        return None
-    missing = [
-        name
-        for name, tokens in (
-            ("SLAKEEPER_INGEST_TOKENS", settings.ingest_tokens),
-            ("SLAKEEPER_API_TOKENS", settings.api_tokens),
-        )
-        if not tokens
-    ]
-    if not missing:
-        return None
-    return (
-        f"refusing to listen on {settings.host} without {' and '.join(missing)}: set them, "
-        "bind to 127.0.0.1, or pass --insecure"
-    )

@@ -12,13 +12,12 @@ from core.database import redacted_url
 from rules.loader import RuleFileError
 from slakeeper.cli.options import LOG_LEVEL, RULES, SERVER_DATABASE_URL, Commands
 from slakeeper.cli.preflight import (
-    CommandError,
     check_rules,
     export_settings,
     prepare_database,
     settings_from,
 )
-from slakeeper.settings import exposure_problem
+from slakeeper.settings import Settings, is_loopback
 
 __all__ = ["add_parsers", "scheduler", "serve"]
 
@@ -33,6 +32,7 @@ SERVE_SETTINGS = (
     "log_level",
     "access_log",
     "scheduler",
+    "insecure",
 )
 
 
@@ -47,7 +47,8 @@ def add_parsers(commands: Commands) -> None:
     serve_.add_argument(
         "--insecure",
         action="store_true",
-        help="allow binding off loopback without SLAKEEPER_INGEST_TOKENS",
+        default=None,
+        help="let requests without credentials in off loopback too (as the local admin)",
     )
     serve_.add_argument(
         "--no-scheduler",
@@ -76,11 +77,9 @@ def _listen_options() -> argparse.ArgumentParser:
 def serve(args: argparse.Namespace) -> None:
     """Check the settings, prepare the database, then run uvicorn."""
     settings = settings_from(args, SERVE_SETTINGS)
-    problem = exposure_problem(settings, insecure=args.insecure)
-    if problem is not None:
-        raise CommandError(problem)
     check_rules(settings)
     prepare_database(settings.database_url)
+    _warn_if_no_one_can_sign_in(settings)
     export_settings(settings, SERVE_SETTINGS)
     log.info(
         "serving on %s:%d with %s",
@@ -91,6 +90,31 @@ def serve(args: argparse.Namespace) -> None:
     from slakeeper.server import run_server
 
     run_server(settings)
+
+
+def _warn_if_no_one_can_sign_in(settings: Settings) -> None:
+    """Off loopback every route but the probes needs a credential: say so if none exists."""
+    if is_loopback(settings.host) or settings.insecure:
+        return
+    if settings.api_tokens or settings.ingest_tokens:
+        return
+    from sqlalchemy import select
+
+    from access.models import Account
+    from core.database import create_database_engine
+
+    engine = create_database_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            someone = connection.execute(select(Account.id).limit(1)).first()
+    finally:
+        engine.dispose()
+    if someone is None:
+        log.warning(
+            "listening on %s, where every request needs a credential, and none exists: "
+            "create the first admin with `slakeeper users add NAME --role admin --password`",
+            settings.host,
+        )
 
 
 def scheduler(args: argparse.Namespace) -> None:

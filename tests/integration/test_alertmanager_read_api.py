@@ -259,16 +259,18 @@ def test_the_alertmanager_routes_share_the_path_of_the_push_and_are_tagged(
     assert parameters == {"active", "silenced", "inhibited", "unprocessed", "filter", "receiver"}
 
 
-def test_with_api_tokens_the_reads_are_open_as_the_other_reads_are(
+def test_with_api_tokens_the_reads_need_a_credential_as_the_other_reads_do(
     make_app: AppFactory,
 ) -> None:
-    with TestClient(make_app(api_tokens="s3cret", ingest_tokens="in")) as api:
-        # API tokens guard writes; reads, `GET /api/v1/alerts` included, need none.
-        assert api.get("/api/v1/alerts").status_code == 200
-        assert api.get(ALERTS).status_code == 200
-        assert api.get(STATUS).status_code == 200
-        bearer = {"Authorization": "Bearer s3cret"}
+    token = "api-token-0123456789"
+    with TestClient(make_app(api_tokens=token, ingest_tokens="ingest-token-0123456789")) as api:
+        # Once a credential is configured, reads need one too, `GET /api/v1/alerts` included.
+        assert api.get("/api/v1/alerts").status_code == 401
+        assert api.get(ALERTS).status_code == 401
+        assert api.get(STATUS).status_code == 401
+        bearer = {"Authorization": f"Bearer {token}"}
         assert api.get(ALERTS, headers=bearer).status_code == 200
+        assert api.get(STATUS, headers=bearer).status_code == 200
         # The push on the same path still needs an ingest token.
         assert api.post(ALERTS, json=[{"labels": {"alertname": "X"}}]).status_code == 401
 

@@ -20,6 +20,7 @@ from tests.integration.conftest import AppFactory, Clock
 from tests.integration.payloads import webhook_alert, webhook_with
 
 EXAMPLE = FIXTURES / "example_rules.yaml"
+API_TOKEN = "api-token-0123456789"
 AM = "/api/v1/webhooks/alertmanager"
 # November in Shanghai began at 2026-10-31 16:00 UTC; the clock stands at 11-21 23:00 UTC.
 NOVEMBER_SO_FAR = (21 * 24 + 7) * 3600
@@ -308,7 +309,6 @@ def test_a_maintenance_body_that_does_not_parse_is_a_bad_request(
     assert {item["field"] for item in response.json()["error"]["details"]} == {
         "start",
         "end",
-        "actor",
     }
     assert query("SELECT count(*) FROM maintenance_windows")[0][0] == 0
 
@@ -322,10 +322,10 @@ def test_maintenance_writes_need_an_api_token_when_tokens_are_set(
         "end": "2026-11-10T12:00:00Z",
         "actor": "ana",
     }
-    with TestClient(make_app(rules=EXAMPLE, api_tokens="s3cret")) as client:
+    with TestClient(make_app(rules=EXAMPLE, api_tokens=API_TOKEN)) as client:
         assert client.post("/api/v1/maintenance", json=body).status_code == 401
         assert query("SELECT count(*) FROM maintenance_windows")[0][0] == 0
-        headers = {"Authorization": "Bearer s3cret"}
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
         created = client.post("/api/v1/maintenance", json=body, headers=headers)
         assert created.status_code == 201
         path = f"/api/v1/maintenance/{created.json()['id']}"

@@ -148,11 +148,12 @@ def test_an_invalid_reload_is_refused_counted_and_keeps_the_rules_in_force(
 
 
 def test_reload_needs_an_api_token_when_api_tokens_are_set(make_app: AppFactory) -> None:
-    with TestClient(make_app(api_tokens="s3cret")) as client:
+    token = "api-token-0123456789"
+    with TestClient(make_app(api_tokens=token)) as client:
         refused = client.post("/-/reload")
         assert refused.status_code == 401
         assert refused.json()["error"]["code"] == "unauthorized"
-        accepted = client.post("/-/reload", headers={"Authorization": "Bearer s3cret"})
+        accepted = client.post("/-/reload", headers={"Authorization": f"Bearer {token}"})
         assert accepted.status_code == 200
 
 

@@ -75,7 +75,7 @@ def test_a_reported_incident_is_open_with_its_clocks_started(api: TestClient, qu
     assert created["level"] == "warning"
     assert query("SELECT contact, reason FROM notifications") == [("on-duty", "opened")]
     [opened] = timeline(api, created["id"])
-    assert (opened["kind"], opened["actor"]) == ("opened", "Li Wei (customer)")
+    assert (opened["kind"], opened["actor"]) == ("opened", "local-admin")
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def test_the_lifecycle_runs_open_to_closed_with_every_step_on_the_timeline(
     assert (closed["state"], closed["closed_by"]) == ("closed", "Li Wei")
     events = timeline(api, created["id"])
     assert [(e["kind"], e["actor"]) for e in events] == [
-        ("opened", "Li Wei (customer)"),
+        ("opened", "local-admin"),
         ("acknowledged", "ana"),
         ("resolved", "ana"),
         ("closed", "ana"),
@@ -292,15 +292,18 @@ def test_incidents_can_be_filtered_and_paged(api: TestClient, clock: Clock) -> N
 
 
 def test_with_api_tokens_writes_need_one(make_app: AppFactory) -> None:
-    with TestClient(make_app(rules=EXAMPLE, api_tokens="s3cret")) as api:
+    token = "api-token-0123456789"
+    with TestClient(make_app(rules=EXAMPLE, api_tokens=token)) as api:
         refused = api.post(INCIDENTS, json=REPORT)
         assert refused.status_code == 401
         assert refused.json()["error"]["code"] == "unauthorized"
-        accepted = api.post(INCIDENTS, json=REPORT, headers={"Authorization": "Bearer s3cret"})
+        accepted = api.post(INCIDENTS, json=REPORT, headers={"Authorization": f"Bearer {token}"})
         assert accepted.status_code == 201
         incident_id = accepted.json()["id"]
         assert api.post(f"{INCIDENTS}/{incident_id}/ack", json={"actor": "a"}).status_code == 401
-        assert api.get(INCIDENTS).status_code == 200
+        # Reads too, once a credential is configured.
+        assert api.get(INCIDENTS).status_code == 401
+        assert api.get(INCIDENTS, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
 def test_openings_and_breaches_are_counted_on_metrics(api: TestClient, clock: Clock) -> None:

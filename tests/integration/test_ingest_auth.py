@@ -16,7 +16,9 @@ PATHS = ["/api/v1/webhooks/alertmanager", "/api/v2/alerts", "/api/v1/webhooks/gr
 
 @pytest.fixture
 def guarded(make_app: AppFactory) -> Iterator[TestClient]:
-    with TestClient(make_app(ingest_tokens="first-token,second-token")) as client:
+    with TestClient(
+        make_app(ingest_tokens="first-token-0123456789,second-token-0123456789")
+    ) as client:
         yield client
 
 
@@ -37,14 +39,14 @@ def test_pushes_without_a_valid_token_are_a_401_and_store_nothing(
 
 def test_a_bearer_token_is_accepted(guarded: TestClient) -> None:
     response = guarded.post(
-        PATHS[0], json=webhook(), headers={"Authorization": "Bearer second-token"}
+        PATHS[0], json=webhook(), headers={"Authorization": "Bearer second-token-0123456789"}
     )
     assert response.status_code == 200
     assert len(guarded.get("/api/v1/alerts").json()["items"]) == 1
 
 
 def test_basic_auth_with_a_token_as_password_is_accepted(guarded: TestClient) -> None:
-    credentials = base64.b64encode(b"alertmanager:first-token").decode()
+    credentials = base64.b64encode(b"alertmanager:first-token-0123456789").decode()
     response = guarded.post(
         PATHS[0], json=webhook(), headers={"Authorization": f"Basic {credentials}"}
     )

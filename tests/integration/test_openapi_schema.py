@@ -14,10 +14,14 @@ from slakeeper.app import create_app
 from slakeeper.settings import Settings
 from tests.integration.conftest import Clock
 
-# The only success without a body: Prometheus' push is answered as Alertmanager answers it.
-EMPTY_SUCCESS = {("post", "/api/v2/alerts")}
+# Successes without a body: Prometheus' push (answered as Alertmanager answers it), logout.
+EMPTY_SUCCESS = {("post", "/api/v2/alerts"), ("post", "/api/v1/logout")}
 # Routes that read no table: everything else may meet a database outage (503).
-NO_DATABASE = {("get", "/healthz"), ("get", "/api/v2/status"), ("post", "/-/reload")}
+# (A credential may be a token or a session in the database: every guarded route may meet one.)
+NO_DATABASE = {("get", "/healthz")}
+# Routes anyone may call: everything else needs a credential (401) and a role (403).
+OPEN = {("get", "/healthz"), ("get", "/readyz"), ("post", "/api/v1/login")}
+API_TOKEN = "api-token-0123456789"
 NOT_JSON = {("get", "/metrics"): "text/plain"}
 # Where a value the request's shape allows can still be refused on its meaning (422).
 UNPROCESSABLE = {
@@ -30,6 +34,9 @@ UNPROCESSABLE = {
     ("post", "/api/v1/maintenance"),
     ("get", "/api/v1/reports/availability"),
     ("post", "/-/reload"),
+    ("post", "/api/v1/users"),
+    ("patch", "/api/v1/users/{username}"),
+    ("post", "/api/v1/tokens"),
 }
 INGEST = {
     ("post", "/api/v1/webhooks/alertmanager"),
@@ -44,7 +51,10 @@ def api(sqlite_template: Path, tmp_path: Path, clock: Clock) -> Iterator[TestCli
     target = tmp_path / "slakeeper.db"
     shutil.copy(sqlite_template, target)
     settings = Settings(
-        database_url=f"sqlite:///{target}", api_tokens="api-token", ingest_tokens="in-token"
+        database_url=f"sqlite:///{target}",
+        api_tokens=API_TOKEN,
+        ingest_tokens="ingest-token-0123456789",
+        metrics_need_credential=True,
     )
     with TestClient(create_app(settings, clock=clock)) as client:
         yield client
@@ -52,7 +62,9 @@ def api(sqlite_template: Path, tmp_path: Path, clock: Clock) -> Iterator[TestCli
 
 @pytest.fixture
 def schema(api: TestClient) -> dict[str, Any]:
-    document: dict[str, Any] = api.get("/openapi.json").json()
+    document: dict[str, Any] = api.get(
+        "/openapi.json", headers={"Authorization": f"Bearer {API_TOKEN}"}
+    ).json()
     return document
 
 
@@ -120,8 +132,8 @@ def test_every_operation_declares_the_errors_it_can_answer(schema: dict[str, Any
         assert "400" in declared, where
         if (method, path) not in NO_DATABASE:
             assert "503" in declared, where
-        if method != "get":
-            assert "401" in declared, where
+        if (method, path) not in OPEN:
+            assert {"401", "403"} <= declared, where
         if "{" in path:
             assert "404" in declared, where
         assert ("422" in declared) == ((method, path) in UNPROCESSABLE), where
@@ -129,15 +141,27 @@ def test_every_operation_declares_the_errors_it_can_answer(schema: dict[str, Any
             assert {"413", "415"} <= declared, where
 
 
-def test_every_write_documented_as_guarded_is_refused_without_a_token(
+def test_every_route_documented_as_guarded_is_refused_without_a_credential(
     api: TestClient, schema: dict[str, Any]
 ) -> None:
-    writes = [(m, p) for m, p, operation in operations(schema) if "401" in operation["responses"]]
-    assert len(writes) > 10
-    for method, path in writes:
-        url = path.replace("{incident_id}", "1").replace("{window_id}", "1")
+    guarded = [
+        (m, p)
+        for m, p, operation in operations(schema)
+        if "401" in operation["responses"] and (m, p) not in OPEN
+    ]
+    assert len(guarded) > 30
+    for method, path in guarded:
+        url = path.format(incident_id=1, window_id=1, token_id=1, username="ana", name="x")
         response = api.request(method, url, json={})
         assert response.status_code == 401, f"{method.upper()} {path}: {response.text}"
         assert response.json()["error"]["code"] == "unauthorized"
-    for method, path in {(m, p) for m, p, _ in operations(schema)} - set(writes):
-        assert method == "get", f"{method.upper()} {path} is a write without a token guard"
+    unguarded = {(m, p) for m, p, _ in operations(schema)} - set(guarded)
+    assert unguarded == OPEN
+
+
+def test_every_guarded_operation_declares_how_to_authenticate(schema: dict[str, Any]) -> None:
+    schemes = schema["components"]["securitySchemes"]
+    assert {schemes[name]["type"] for name in schemes} == {"http", "apiKey"}
+    for method, path, operation in operations(schema):
+        guarded = (method, path) not in OPEN and path != "/metrics"
+        assert ("security" in operation) == guarded, f"{method.upper()} {path}"

@@ -7,8 +7,10 @@ import base64
 import pytest
 from pydantic import ValidationError
 
-from core.auth import presented_token, token_accepted
-from slakeeper.settings import exposure_problem, is_loopback, load_settings
+from access.roles import Role
+from core.auth import presented_token
+from slakeeper.principals import access_config
+from slakeeper.settings import is_loopback, load_settings
 
 
 def basic(user: str, password: str) -> str:
@@ -32,18 +34,33 @@ def test_headers_without_a_token_present_none(header: str | None) -> None:
     assert presented_token(header) is None
 
 
-def test_only_configured_tokens_are_accepted() -> None:
-    assert token_accepted("two", ["one", "two"])
-    assert not token_accepted("three", ["one", "two"])
-    assert not token_accepted(None, ["one"])
-    assert not token_accepted("", ["one"])
-
-
 def test_tokens_come_from_a_comma_separated_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLAKEEPER_INGEST_TOKENS", " alpha, beta ,,")
+    monkeypatch.setenv("SLAKEEPER_INGEST_TOKENS", " alpha-0123456789, beta-00123456789 ,,")
     settings = load_settings()
-    assert settings.ingest_token_values() == ["alpha", "beta"]
+    assert settings.ingest_token_values() == ["alpha-0123456789", "beta-00123456789"]
     assert "alpha" not in repr(settings)
+
+
+@pytest.mark.parametrize("variable", ["SLAKEEPER_INGEST_TOKENS", "SLAKEEPER_API_TOKENS"])
+def test_a_configured_token_shorter_than_16_characters_is_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "long-enough-token-0001,a")
+    with pytest.raises(ValidationError, match="at least 16 characters") as refused:
+        load_settings()
+    # The refusal does not repeat the token.
+    assert "long-enough-token-0001" not in str(refused.value)
+    monkeypatch.setenv(variable, "exactly-16-chars")
+    assert load_settings()
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    assert load_settings(trusted_proxies="10.0.0.0/8, 127.0.0.1").trusted_proxies == [
+        "10.0.0.0/8",
+        "127.0.0.1",
+    ]
+    with pytest.raises(ValidationError, match="not an IP address"):
+        load_settings(trusted_proxies="proxy.example")
 
 
 def test_defaults_bind_to_loopback_on_an_embedded_database(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,23 +94,22 @@ def test_loopback_addresses_are_recognised(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-def test_off_loopback_without_tokens_is_refused_unless_insecure() -> None:
-    exposed = load_settings(host="0.0.0.0", ingest_tokens="", api_tokens="")
-    problem = exposure_problem(exposed, insecure=False)
-    assert problem is not None
-    assert "SLAKEEPER_INGEST_TOKENS" in problem and "SLAKEEPER_API_TOKENS" in problem
-    assert exposure_problem(exposed, insecure=True) is None
+@pytest.mark.parametrize(
+    ("host", "insecure", "anonymous"),
+    [("127.0.0.1", False, True), ("0.0.0.0", False, False), ("0.0.0.0", True, True)],
+)
+def test_requests_without_credentials_may_get_in_on_loopback_or_with_insecure_only(
+    host: str, insecure: bool, anonymous: bool
+) -> None:
+    assert access_config(load_settings(host=host, insecure=insecure)).anonymous is anonymous
 
 
-def test_off_loopback_with_ingest_tokens_only_is_refused_because_writes_are_open() -> None:
-    exposed = load_settings(host="0.0.0.0", ingest_tokens="t", api_tokens="")
-    problem = exposure_problem(exposed, insecure=False)
-    assert problem is not None and "SLAKEEPER_API_TOKENS" in problem
-    assert "SLAKEEPER_INGEST_TOKENS" not in problem
-
-
-def test_off_loopback_with_tokens_or_on_loopback_is_allowed() -> None:
-    with_tokens = load_settings(host="0.0.0.0", ingest_tokens="t", api_tokens="a")
-    on_loopback = load_settings(host="127.0.0.1", ingest_tokens="")
-    assert exposure_problem(with_tokens, insecure=False) is None
-    assert exposure_problem(on_loopback, insecure=False) is None
+def test_configured_tokens_become_service_accounts_named_by_digest() -> None:
+    ingest, api = "ingest-token-0123456789", "api-token-0123456789"
+    config = access_config(load_settings(ingest_tokens=ingest, api_tokens=api))
+    principals = sorted(config.configured.values(), key=lambda p: p.name)
+    assert [(p.role, p.may_ingest, p.may_act_for) for p in principals] == [
+        (Role.ADMIN, False, True),
+        (None, True, False),
+    ]
+    assert all(ingest not in p.name and api not in p.name for p in principals)

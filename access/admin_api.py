@@ -1,0 +1,319 @@
+"""`/api/v1/users` (admin; each person reads and edits their own) and `/api/v1/tokens`
+(each person their own; admin everyone's). Every change is an audit event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from access.accounts import (
+    FIELDS,
+    LANGUAGES,
+    SELF_FIELDS,
+    AccountNotFound,
+    InvalidAccount,
+    NewAccount,
+    account_fields,
+    create_account,
+    find_account,
+    list_accounts,
+    update_account,
+)
+from access.audit import Caller, record
+from access.credentials import verify_password
+from access.guard import AUTHENTICATOR, Admin, Viewer
+from access.models import Account, ApiToken
+from access.resources import (
+    AccountPage,
+    AccountResource,
+    NewTokenResource,
+    TokenPage,
+    TokenResource,
+)
+from access.roles import Kind, Role, allows
+from access.tokens import TokenNotFound, issue_token, list_tokens, revoke_token, token_fields
+from core.bounds import MAX_ROW_ID, Instant, StorableText
+from core.database import writing_session
+from core.errors import ApiError, error_responses
+from core.responses import JSONBody
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["access"])
+Username = Annotated[str, Path(min_length=1, max_length=100)]
+Text = Annotated[StorableText, Field(max_length=500)]
+Language = Annotated[str, Field(pattern="^(" + "|".join(LANGUAGES) + ")$")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewUserBody(_Body):
+    username: Annotated[str, Field(min_length=1, max_length=100)]
+    kind: Kind = Field(default=Kind.PERSON, description="person or service")
+    role: Role | None = None
+    display_name: Text = ""
+    email: Text | None = None
+    phone: Text | None = None
+    timezone: Annotated[str, Field(max_length=100)] | None = None
+    language: Language = "en"
+    may_ingest: bool = False
+    may_act_for: bool = False
+    password: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+
+
+class UserChangeBody(_Body):
+    display_name: Text | None = None
+    email: Text | None = None
+    phone: Text | None = None
+    timezone: Annotated[str, Field(max_length=100)] | None = None
+    language: Language | None = None
+    role: Role | None = None
+    may_ingest: bool | None = None
+    may_act_for: bool | None = None
+    active: bool | None = None
+    password: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    current_password: Annotated[str, Field(max_length=1000)] | None = Field(
+        default=None, description="your own password, to change it"
+    )
+
+
+class NewTokenBody(_Body):
+    name: Annotated[StorableText, Field(min_length=1, max_length=200)]
+    scope: Annotated[str, Field(pattern="^(viewer|operator|manager|admin|ingest)$")] | None = None
+    expires_at: Instant | None = None
+    user: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="whose token (admin only; default: yours)"
+    )
+
+
+def _now(request: Request) -> datetime:
+    return AUTHENTICATOR.of(request).clock()
+
+
+def _changed(request: Request) -> None:
+    AUTHENTICATOR.of(request).forget()
+
+
+@router.get(
+    "/users",
+    summary="People and service accounts",
+    response_model=AccountPage,
+    responses=error_responses(400, 401, 403, 503),
+)
+def users(
+    caller: Admin,
+    request: Request,
+    kind: Kind | None = None,
+    active: bool | None = None,
+) -> Response:
+    with AUTHENTICATOR.of(request).sessions() as session:
+        items = [account_fields(a) for a in list_accounts(session, kind=kind, active=active)]
+    return JSONBody({"items": items, "next_cursor": None})
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    summary="Add a person or a service account",
+    response_model=AccountResource,
+    responses=error_responses(400, 401, 403, 409, 422, 503),
+)
+def add_user(caller: Admin, body: NewUserBody, request: Request) -> Response:
+    now = _now(request)
+    new = NewAccount(**body.model_dump())
+    with writing_session(AUTHENTICATOR.of(request).engine) as session:
+        account = create_account(session, new, by=caller.principal.name, now=now)
+        fields = account_fields(account)
+        record(session, caller, action="user.create", at=now, target=_target(account), after=fields)
+    _changed(request)
+    answer = JSONBody(fields, status_code=201)
+    answer.headers["Location"] = f"/api/v1/users/{account.username}"
+    return answer
+
+
+@router.get(
+    "/users/{username}",
+    summary="One account (admin, or your own)",
+    response_model=AccountResource,
+    responses=error_responses(400, 401, 403, 404, 503),
+)
+def user(caller: Viewer, username: Username, request: Request) -> Response:
+    _own_or_admin(caller, username)
+    with AUTHENTICATOR.of(request).sessions() as session:
+        return JSONBody(account_fields(_account(session, username)))
+
+
+@router.patch(
+    "/users/{username}",
+    summary="Change an account (admin; a person may change their own details and password)",
+    response_model=AccountResource,
+    responses=error_responses(400, 401, 403, 404, 422, 503),
+)
+def change_user(
+    caller: Viewer, username: Username, body: UserChangeBody, request: Request
+) -> Response:
+    admin = _own_or_admin(caller, username)
+    changes = body.model_dump(exclude_none=True, exclude={"password", "current_password"})
+    allowed = FIELDS if admin else SELF_FIELDS
+    refused = sorted(set(changes) - set(allowed))
+    if refused:
+        raise ApiError(403, "forbidden", f"only an admin may change {', '.join(refused)}")
+    now = _now(request)
+    with writing_session(AUTHENTICATOR.of(request).engine) as session:
+        account = _account(session, username)
+        if (
+            body.password is not None
+            and not admin
+            and not verify_password(account.password_hash, body.current_password or "")
+        ):
+            raise InvalidAccount("current_password", "your current password does not match")
+        before, after = update_account(session, account, changes, now=now, password=body.password)
+        record(
+            session,
+            caller,
+            action="user.update",
+            at=now,
+            target=_target(account),
+            before=before,
+            after=after,
+        )
+    _changed(request)
+    return JSONBody({key: value for key, value in after.items() if key != "password"})
+
+
+def _own_or_admin(caller: Caller, username: str) -> bool:
+    """Whether the caller is an admin; 403 if it is neither that nor `username`."""
+    if allows(caller.principal, Role.ADMIN):
+        return True
+    if caller.principal.account_id is not None and caller.principal.name == username:
+        return False
+    raise ApiError(403, "forbidden", "only an admin may see or change another account")
+
+
+def _account(session: Session, username: str) -> Account:
+    account = find_account(session, username)
+    if account is None:
+        raise AccountNotFound(username)
+    return account
+
+
+def _target(account: Account) -> str:
+    return f"user:{account.username}"
+
+
+@router.get(
+    "/tokens",
+    summary="Tokens: your own, or (admin) everyone's",
+    response_model=TokenPage,
+    responses=error_responses(400, 401, 403, 404, 503),
+)
+def tokens(
+    caller: Viewer,
+    request: Request,
+    user_name: Annotated[str | None, Query(alias="user", max_length=100)] = None,
+) -> Response:
+    admin = allows(caller.principal, Role.ADMIN)
+    now = _now(request)
+    with AUTHENTICATOR.of(request).sessions() as session:
+        if user_name is not None:
+            _own_or_admin(caller, user_name)
+            owner: int | None = _account(session, user_name).id
+        elif admin:
+            owner = None
+        else:
+            owner = _own_account_id(caller)
+        items = [
+            token_fields(t, name, now=now) for t, name in list_tokens(session, account_id=owner)
+        ]
+    return JSONBody({"items": items, "next_cursor": None})
+
+
+def _own_account_id(caller: Caller) -> int:
+    if caller.principal.account_id is None:
+        raise InvalidAccount(
+            "user", f"{caller.principal.name!r} has no account: name the account (`user`)"
+        )
+    return caller.principal.account_id
+
+
+def _own_username(caller: Caller) -> str:
+    _own_account_id(caller)
+    return caller.principal.name
+
+
+@router.post(
+    "/tokens",
+    status_code=201,
+    summary="Issue a token: its text is in this answer and nowhere else",
+    response_model=NewTokenResource,
+    responses=error_responses(400, 401, 403, 404, 422, 503),
+)
+def new_token(caller: Viewer, body: NewTokenBody, request: Request) -> Response:
+    now = _now(request)
+    with writing_session(AUTHENTICATOR.of(request).engine) as session:
+        if body.user is not None:
+            _own_or_admin(caller, body.user)
+        account = _account(session, body.user or _own_username(caller))
+        token, text = issue_token(
+            session,
+            account,
+            name=body.name,
+            scope=body.scope,
+            expires_at=body.expires_at,
+            by=caller.principal.name,
+            now=now,
+        )
+        fields = token_fields(token, account.username, now=now)
+        record(
+            session, caller, action="token.create", at=now, target=f"token:{token.id}", after=fields
+        )
+    answer = JSONBody({**fields, "token": text}, status_code=201)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    summary="Revoke a token (your own, or as admin any)",
+    response_model=TokenResource,
+    responses=error_responses(400, 401, 403, 404, 503),
+)
+def revoke(
+    caller: Viewer,
+    token_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    request: Request,
+) -> Response:
+    now = _now(request)
+    with writing_session(AUTHENTICATOR.of(request).engine) as session:
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            raise TokenNotFound(token_id)
+        if token.account_id != caller.principal.account_id and not allows(
+            caller.principal, Role.ADMIN
+        ):
+            raise ApiError(403, "forbidden", "only an admin may revoke another account's token")
+        before = _token_view(session, token, now)
+        revoke_token(session, token_id, by=caller.principal.name, now=now)
+        after = _token_view(session, token, now)
+        record(
+            session,
+            caller,
+            action="token.revoke",
+            at=now,
+            target=f"token:{token_id}",
+            before=before,
+            after=after,
+        )
+    _changed(request)
+    return JSONBody(after)
+
+
+def _token_view(session: Session, token: ApiToken, now: datetime) -> dict[str, Any]:
+    owner = session.get(Account, token.account_id)
+    return token_fields(token, owner.username if owner else "?", now=now)
