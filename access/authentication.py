@@ -8,13 +8,16 @@ anything that reads the database runs in a worker thread, behind short caches.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi import Request
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -23,10 +26,10 @@ from access.credentials import digest, token_lookup
 from access.models import Account, ApiToken
 from access.proxies import TrustedProxies
 from access.roles import INGEST, Kind, Principal
-from access.sessions import Lifetimes, OpenSession, find_session
-from access.tokens import Verified, verify_token
+from access.sessions import Lifetimes, OpenSession, find_session, touch_session
+from access.tokens import Verified, touch_token, verify_token
 from core.auth import presented_token
-from core.database import writing_session
+from core.database import error_summary, writing_session
 
 __all__ = [
     "COOKIE",
@@ -36,6 +39,8 @@ __all__ = [
     "CrossSiteRefused",
     "Unauthenticated",
 ]
+
+log = logging.getLogger(__name__)
 
 COOKIE = "slakeeper_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -88,6 +93,8 @@ class Authenticator:
         self.sessions = sessions
         self.clock = clock
         self._tokens: dict[str, tuple[float, Verified]] = {}
+        # One thread writes last uses, in order; a backlog never holds a request.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="access")
         self._exists: dict[str, tuple[float, bool]] = {}
         kinds = {principal.may_ingest for principal in config.configured.values()}
         self._configured_ingest = True in kinds
@@ -169,8 +176,27 @@ class Authenticator:
         return verified.principal
 
     def _verify(self, token: str, now: datetime) -> Verified | None:
-        with writing_session(self.engine) as session:
-            return verify_token(session, token, now=now)
+        with self.sessions() as session:
+            verified = verify_token(session, token, now=now)
+        if verified is not None and verified.stale_use and verified.principal.token_id:
+            self._note_use(touch_token, verified.principal.token_id, now)
+        return verified
+
+    def _note_use(self, touch: Callable[..., None], row_id: int, now: datetime) -> None:
+        """Write a token's last use in the background: a push does not wait for the writer
+        (on SQLite, behind the ingestion batches) to have it noted."""
+        self._background.submit(self._write_use, touch, row_id, now)
+
+    def _write_use(self, touch: Callable[..., None], row_id: int, now: datetime) -> None:
+        try:
+            with writing_session(self.engine) as session:
+                touch(session, row_id, now=now)
+        except SQLAlchemyError as error:
+            log.warning("could not note the last use of a token: %s", error_summary(error))
+
+    def close(self) -> None:
+        """Finish writing the last uses noted so far."""
+        self._background.shutdown(wait=True)
 
     async def _session_principal(self, request: Request, cookie: str) -> Principal:
         found = await run_in_threadpool(self._find_session, cookie, self.clock())
@@ -189,8 +215,13 @@ class Authenticator:
         return found.principal
 
     def _find_session(self, cookie: str, now: datetime) -> OpenSession | None:
-        with writing_session(self.engine) as session:
-            return find_session(session, cookie, lifetimes=self.config.lifetimes, now=now)
+        with self.sessions() as session:
+            found = find_session(session, cookie, lifetimes=self.config.lifetimes, now=now)
+        # Written before the answer: the idle time a person's next request is judged by.
+        if found is not None and found.stale_seen and found.principal.session_id:
+            with writing_session(self.engine) as session:
+                touch_session(session, found.principal.session_id, now=now)
+        return found
 
     async def _proxy_principal(self, request: Request, username: str) -> Principal:
         if request.method in _UNSAFE and _cross_site(request, self.config.proxies):

@@ -14,7 +14,15 @@ from access.credentials import digest, new_secret, verify_password
 from access.models import Account, LoginSession
 from access.roles import Kind, Principal
 
-__all__ = ["Lifetimes", "OpenSession", "end_session", "find_session", "log_in", "Started"]
+__all__ = [
+    "Lifetimes",
+    "OpenSession",
+    "Started",
+    "end_session",
+    "find_session",
+    "log_in",
+    "touch_session",
+]
 
 # How stale `last_seen_at` may grow before a request writes it again.
 SEEN_PRECISION = timedelta(minutes=1)
@@ -73,14 +81,17 @@ def log_in(
 
 @dataclass(frozen=True, slots=True)
 class OpenSession:
+    """A session that has not ended; `stale_seen`: its `last_seen_at` is due to be written."""
+
     principal: Principal
     csrf_token: str
+    stale_seen: bool = False
 
 
 def find_session(
     session: Session, cookie: str, *, lifetimes: Lifetimes, now: datetime
 ) -> OpenSession | None:
-    """The session a cookie belongs to, if it has not ended; notes that it was seen."""
+    """The session a cookie belongs to, if it has not ended (reads only: `touch_session`)."""
     found = session.execute(
         select(LoginSession, Account)
         .join(Account, Account.id == LoginSession.account_id)
@@ -93,12 +104,15 @@ def find_session(
         return None
     if now >= login.expires_at or now - login.last_seen_at >= lifetimes.idle:
         return None
-    if now - login.last_seen_at >= SEEN_PRECISION:
-        session.execute(
-            update(LoginSession).where(LoginSession.id == login.id).values(last_seen_at=now)
-        )
     principal = principal_of(account, method="session", session_id=login.id)
-    return OpenSession(principal, login.csrf_token)
+    return OpenSession(principal, login.csrf_token, now - login.last_seen_at >= SEEN_PRECISION)
+
+
+def touch_session(session: Session, session_id: int, *, now: datetime) -> None:
+    """Note that a session was seen at `now`: its idle time starts again."""
+    session.execute(
+        update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now)
+    )
 
 
 def end_session(session: Session, session_id: int, *, now: datetime) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "revoke_token",
     "scopes_of",
     "token_fields",
+    "touch_token",
     "verify_token",
 ]
 
@@ -110,15 +111,17 @@ def revoke_token(session: Session, token_id: int, *, by: str, now: datetime) -> 
 
 @dataclass(frozen=True, slots=True)
 class Verified:
-    """A token found valid: who it authenticates, and until when it stays so."""
+    """A token found valid: who it authenticates, until when it stays so, and whether its
+    `last_used_at` is due to be written again (`touch_token`)."""
 
     principal: Principal
     expires_at: datetime | None
+    stale_use: bool = False
 
 
 def verify_token(session: Session, text: str, *, now: datetime) -> Verified | None:
     """The principal of a generated token, or None if it is unknown, revoked, expired, or its
-    account is disabled. Bumps `last_used_at` (to the minute) in `session`."""
+    account is disabled. Reads only: the caller writes the use apart (`touch_token`)."""
     lookup = token_lookup(text)
     if lookup is None:
         return None
@@ -136,8 +139,7 @@ def verify_token(session: Session, text: str, *, now: datetime) -> Verified | No
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
-        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+    stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION
     if token.scope == INGEST:
         principal = principal_of(account, method="token", token_id=token.id)
         principal = replace(principal, role=None, may_act_for=False)
@@ -145,7 +147,12 @@ def verify_token(session: Session, text: str, *, now: datetime) -> Verified | No
         role = lesser(Role(token.scope), Role(account.role) if account.role else None)
         principal = principal_of(account, method="token", role=role, token_id=token.id)
         principal = replace(principal, may_ingest=False)
-    return Verified(principal, token.expires_at)
+    return Verified(principal, token.expires_at, stale_use=stale)
+
+
+def touch_token(session: Session, token_id: int, *, now: datetime) -> None:
+    """Note that a token was used at `now`."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
 
 
 def token_fields(token: ApiToken, username: str, *, now: datetime) -> dict[str, Any]:

@@ -90,6 +90,7 @@ class _Parts:
     sessions: sessionmaker[Session]
     pipeline: Pipeline
     scheduler: JobScheduler | None
+    authenticator: Authenticator
 
 
 def create_app(
@@ -120,7 +121,10 @@ def create_app(
         else None
     )
     sessions = sessionmaker(engine, expire_on_commit=False)
-    parts = _Parts(settings, clock, active_rules, engine, sessions, pipeline, scheduler)
+    authenticator = Authenticator(access_config(settings), engine, sessions, clock)
+    parts = _Parts(
+        settings, clock, active_rules, engine, sessions, pipeline, scheduler, authenticator
+    )
     registry, periods = _metrics(parts)
     # Swagger UI from the package's own files: /docs works without the internet. No ReDoc:
     # its bundle loads its logo from Redocly's CDN.
@@ -228,6 +232,7 @@ def _lifespan(
                 await run_in_threadpool(scheduler.shutdown)
             await run_in_threadpool(periods.close)
             await run_in_threadpool(pipeline.stop)
+            await run_in_threadpool(parts.authenticator.close)
             parts.engine.dispose()
 
     return lifespan
@@ -235,7 +240,7 @@ def _lifespan(
 
 def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) -> None:
     settings, clock, sessions = parts.settings, parts.clock, parts.sessions
-    access.api.install(app, Authenticator(access_config(settings), parts.engine, sessions, clock))
+    access.api.install(app, parts.authenticator)
     collector.api.install(
         app,
         Ingestion(

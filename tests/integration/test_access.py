@@ -159,6 +159,11 @@ def test_tokens_are_kept_only_as_hashes(
         assert all("token" not in item for item in listed)
     stored = query("SELECT * FROM api_tokens")
     assert len(stored) == 2
+    # Each was used: the last use is noted (in the background, finished at shutdown).
+    assert [used is not None for (used,) in query("SELECT last_used_at FROM api_tokens")] == [
+        True,
+        True,
+    ]
     for row in stored:
         assert text not in [str(value) for value in row]
         assert admin.token not in [str(value) for value in row]
