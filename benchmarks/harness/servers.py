@@ -127,9 +127,14 @@ def stop_server(server: Server) -> None:
 
 @contextlib.contextmanager
 def running_server(
-    slakeeper: Path, database_url: str, workers: int, log_path: Path
+    slakeeper: Path,
+    database_url: str,
+    workers: int,
+    log_path: Path,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """A ready `slakeeper serve` on a free loopback port, stopped afterwards."""
+    """A ready `slakeeper serve` on a free loopback port, stopped afterwards; `env` adds to
+    the environment it inherits."""
     port = free_port()
     command = [str(slakeeper), "serve", "--host", LOOPBACK, "--port", str(port)]
     command += ["--database-url", database_url, "--workers", str(workers)]
@@ -142,6 +147,7 @@ def running_server(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         server = Server(process=process, port=port, log_path=log_path)
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
+import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -105,12 +107,14 @@ def new_log_lines(path: Path, offset: int) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def measure_scenario(options: Options, server: Server, database: str, scenario: str) -> Figures:
+def measure_scenario(
+    options: Options, server: Server, database: str, scenario: str, token: str | None = None
+) -> Figures:
     """Run one scenario and measure the server, the database and wrk while it runs."""
     rss_scope = "scenario" if reset_peak_rss(server_pids(server)) else "since start"
     log_offset = server.log_path.stat().st_size
     before, started = read_all_proc_stats(), time.monotonic()
-    run = run_wrk(options, server.port, scenario)
+    run = run_wrk(options, server.port, scenario, token)
     after, window_s = read_all_proc_stats(), time.monotonic() - started
     rss = peak_rss_mib(process_tree(server.process.pid, after))
     pid = server.process.pid
@@ -166,6 +170,30 @@ def sanity_checks(port: int, scenarios: Sequence[str]) -> list[Check]:
     return checks
 
 
+def ingest_credential(auth: str, slakeeper: Path, url: str) -> tuple[str | None, dict[str, str]]:
+    """The token the pushes carry for `auth`, and what the server's environment needs."""
+    if auth == "none":
+        return None, {}
+    if auth == "configured":
+        token = "bench-ingest-" + secrets.token_hex(16)
+        return token, {"SLAKEEPER_INGEST_TOKENS": token}
+    base = [str(slakeeper)]
+    subprocess.run(
+        [*base, "users", "add", "bench-alertmanager", "--service", "--may-ingest"]
+        + ["--database-url", url],
+        check=True,
+        capture_output=True,
+    )
+    issued = subprocess.run(
+        [*base, "tokens", "create", "--user", "bench-alertmanager", "--name", "bench"]
+        + ["--database-url", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return issued.stdout.strip(), {}
+
+
 def benchmark_database(
     options: Options, database: str, workdir: Path, slakeeper: Path
 ) -> DatabaseRun:
@@ -176,11 +204,12 @@ def benchmark_database(
         else:
             url = stack.enter_context(postgresql_database(options.postgres_url, slakeeper))
         log_path = workdir / f"{database}-server.log"
-        server = stack.enter_context(running_server(slakeeper, url, options.workers, log_path))
+        token, env = ingest_credential(options.auth, slakeeper, url)
+        server = stack.enter_context(running_server(slakeeper, url, options.workers, log_path, env))
         figures = []
         for scenario in options.scenarios:
             print(f"  {database}: {scenario} ...", flush=True)
-            figures.append(measure_scenario(options, server, database, scenario))
+            figures.append(measure_scenario(options, server, database, scenario, token))
         checks = sanity_checks(server.port, options.scenarios)
     return DatabaseRun(
         database=database, figures=figures, checks=checks, server_exit_code=server.exit_code

@@ -14,6 +14,7 @@ __all__ = ["DATABASES", "MAX_WRK_THREADS", "SCENARIOS", "Options", "parse_option
 
 
 SCENARIOS = ("new", "dup", "batch", "resolve")
+AUTH_MODES = ("none", "configured", "account")
 DATABASES = ("sqlite", "postgresql")
 # ingest.lua spends 3 hex digits of each generated fingerprint on the wrk thread id.
 MAX_WRK_THREADS = 0xFFF + 1
@@ -32,6 +33,9 @@ class Options:
     max_requests: int
     postgres_url: str
     json_path: Path | None
+    # How the pushes authenticate: not at all (loopback, no tokens), with a token from
+    # SLAKEEPER_INGEST_TOKENS, or with a service account's token from the database.
+    auth: str = "none"
 
 
 def _csv(choices: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
@@ -85,6 +89,12 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         help="admin URL used to create and drop the benchmark database",
     )
     parser.add_argument("--json", dest="json_path", type=Path, help="also write results here")
+    parser.add_argument(
+        "--auth",
+        choices=AUTH_MODES,
+        default="none",
+        help="pushes without a token (default), with a configured one, or an account's",
+    )
     args = parser.parse_args(argv)
     if args.connections < args.threads:
         parser.error("--connections must be at least --threads (wrk needs one per thread)")
@@ -104,4 +114,5 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         max_requests=args.max_requests,
         postgres_url=args.postgres_url,
         json_path=args.json_path,
+        auth=args.auth,
     )

@@ -81,9 +81,12 @@ def _read(handle: IO[bytes]) -> str:
     return handle.read().decode(errors="replace")
 
 
-def run_wrk(options: Options, port: int, scenario: str) -> WrkRun:
-    """Run wrk for one scenario; its CPU comes from wait4's rusage."""
+def run_wrk(options: Options, port: int, scenario: str, token: str | None = None) -> WrkRun:
+    """Run wrk for one scenario (with `token` as a bearer token); its CPU comes from wait4's
+    rusage."""
     command = ["wrk", "-t", str(options.threads), "-c", str(options.connections)]
+    if token is not None:
+        command += ["-H", f"Authorization: Bearer {token}"]
     command += ["-d", f"{options.duration}s", "--timeout", "10s", "-s", str(LUA_SCRIPT)]
     command += [f"http://{LOOPBACK}:{port}{WEBHOOK_PATH}", "--", scenario]
     command += [str(options.max_requests)]
