@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,13 @@ def test_a_push_past_the_bytes_in_flight_waits_for_a_retry(
             + slow[:100]
         )
         try:
+            # Its credential is checked first (here: may anyone push?), then its bytes are
+            # reserved: wait for that before the second push arrives.
+            budget = app.state.ingestion.budget
+            deadline = time.monotonic() + 10
+            while budget.in_flight < len(slow) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert budget.in_flight == len(slow)
             with httpx.Client(base_url=server.url, timeout=10) as client:
                 second = body_of("Second", pad=6500)
                 refused = client.post(
