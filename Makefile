@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e bench bench-rules bench-report bench-metrics clean
+.PHONY: run test lint unit integration e2e messages bench bench-rules bench-report bench-metrics clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,8 @@ bench-metrics: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+
+# The console's message catalogues: extract the templates' messages, merge them into each .po.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F console/babel.cfg -k N_ -o console/locales/console.pot console
+	$(BIN)/pybabel update -i console/locales/console.pot -d console/locales -D console --no-fuzzy-matching

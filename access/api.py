@@ -7,12 +7,10 @@ body naming someone else as its actor, 404 an unknown account or token, 409 a us
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from access.accounts import (
@@ -21,17 +19,18 @@ from access.accounts import (
     InvalidAccount,
     account_fields,
 )
-from access.audit import AuditQuery, Caller, audit_fields, audit_page, record
+from access.audit import AuditQuery, audit_fields, audit_page, record
 from access.authentication import COOKIE, Authenticator
 from access.guard import AUTHENTICATOR, Manager, Viewer, allowed
-from access.models import Account, AuditEvent, LoginSession
+from access.logins import set_session_cookie, sign_in
+from access.models import Account, LoginSession
 from access.resources import AuditPage, LoginResource, MeResource
-from access.roles import ActingRefused, Kind, Principal
-from access.sessions import Started, end_session, log_in
+from access.roles import ActingRefused
+from access.sessions import end_session
 from access.tokens import TokenNotFound
 from core.bounds import Instant, StorableText
 from core.database import writing_session
-from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses
+from core.errors import ErrorStatus, ErrorTable, error_responses
 from core.responses import JSONBody
 from core.wire import decode_cursor, encode_cursor, rfc3339
 
@@ -49,9 +48,6 @@ ERRORS: ErrorTable = {
     InvalidAccount: ErrorStatus(422, "invalid_value", details=lambda error: {"field": error.field}),
 }
 
-# Failed logins of one username within the window, beyond which logins wait (429).
-LOGIN_ATTEMPTS = 10
-LOGIN_WINDOW = timedelta(minutes=15)
 _CURSOR_KIND = "u"
 
 
@@ -116,7 +112,7 @@ def me(caller: Viewer, request: Request) -> Response:
 async def login(body: LoginBody, request: Request) -> Response:
     authenticator = AUTHENTICATOR.of(request)
     address = authenticator.address(request)
-    started = await run_in_threadpool(_log_in, authenticator, body, address)
+    started = await run_in_threadpool(sign_in, authenticator, body.username, body.password, address)
     answer = JSONBody(
         {
             "account": account_fields(started.account),
@@ -124,69 +120,8 @@ async def login(body: LoginBody, request: Request) -> Response:
             "expires_at": rfc3339(started.expires_at),
         }
     )
-    answer.set_cookie(
-        COOKIE,
-        started.cookie,
-        max_age=int(authenticator.config.lifetimes.longest.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=_secure(authenticator, request),
-        path="/",
-    )
+    set_session_cookie(answer, authenticator, request, started)
     return answer
-
-
-def _log_in(authenticator: Authenticator, body: LoginBody, address: str | None) -> Started:
-    now = authenticator.clock()
-    lifetimes = authenticator.config.lifetimes
-    someone = Caller(
-        Principal(name=body.username, kind=Kind.PERSON, role=None, method="password"), address
-    )
-    with writing_session(authenticator.engine) as session:
-        failures = session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(
-                AuditEvent.action == "login",
-                AuditEvent.actor == body.username,
-                AuditEvent.outcome == "refused",
-                AuditEvent.at > now - LOGIN_WINDOW,
-            )
-        )
-        if (failures or 0) >= LOGIN_ATTEMPTS:
-            raise ApiError(
-                429,
-                "too_many_attempts",
-                f"{LOGIN_ATTEMPTS} failed logins for {body.username!r} in "
-                f"{int(LOGIN_WINDOW.total_seconds() // 60)} minutes: wait, then try again",
-                headers={"Retry-After": str(int(LOGIN_WINDOW.total_seconds()))},
-            )
-        started = log_in(
-            session, body.username, body.password, address=address, lifetimes=lifetimes, now=now
-        )
-        outcome = "ok" if started is not None else "refused"
-        record(
-            session,
-            someone,
-            action="login",
-            at=now,
-            target=f"user:{body.username}",
-            outcome=outcome,
-        )
-    if started is None:
-        raise ApiError(401, "unauthorized", "unknown user, disabled account or wrong password")
-    return started
-
-
-def _secure(authenticator: Authenticator, request: Request) -> bool:
-    if authenticator.config.cookie_secure is not None:
-        return authenticator.config.cookie_secure
-    peer = request.client.host if request.client else None
-    if authenticator.config.proxies.trusts(peer):
-        forwarded = request.headers.get("x-forwarded-proto")
-        if forwarded:
-            return forwarded.split(",")[0].strip() == "https"
-    return request.url.scheme == "https"
 
 
 @router.post(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import parse_qs
 
 from fastapi import Request
 from sqlalchemy import Engine, select
@@ -38,12 +39,16 @@ __all__ = [
     "Authenticator",
     "CrossSiteRefused",
     "Unauthenticated",
+    "cross_site",
 ]
 
 log = logging.getLogger(__name__)
 
 COOKIE = "slakeeper_session"
 CSRF_HEADER = "X-CSRF-Token"
+# A console form carries the token as this field instead.
+CSRF_FIELD = "csrf_token"
+FORM = "application/x-www-form-urlencoded"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # How long a verified database token, and whether any credential exists, are remembered:
 # a token revoked on another replica is refused at most this long after.
@@ -203,14 +208,15 @@ class Authenticator:
         if found is None:
             raise Unauthenticated("the session has ended: log in again")
         if request.method in _UNSAFE:
-            presented = request.headers.get(CSRF_HEADER)
+            presented = request.headers.get(CSRF_HEADER) or await _form_token(request)
             if (
                 _cross_site(request, self.config.proxies)
                 or presented is None
                 or presented != found.csrf_token
             ):
                 raise CrossSiteRefused(
-                    f"a write with a session cookie needs the session's {CSRF_HEADER} header"
+                    f"a write with a session cookie needs the session's {CSRF_HEADER} header "
+                    f"(or a form's {CSRF_FIELD} field), from slakeeper's own pages"
                 )
         return found.principal
 
@@ -240,6 +246,20 @@ class Authenticator:
         if account is None or not account.active or account.kind != Kind.PERSON.value:
             return None
         return account
+
+
+async def _form_token(request: Request) -> str | None:
+    """The `csrf_token` field of a console form (the body is read once and kept)."""
+    if not request.headers.get("content-type", "").startswith(FORM):
+        return None
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    values = fields.get(CSRF_FIELD)
+    return values[0] if values else None
+
+
+def cross_site(request: Request, proxies: TrustedProxies) -> bool:
+    """Whether a browser says `request` comes from another site."""
+    return _cross_site(request, proxies)
 
 
 def _cross_site(request: Request, proxies: TrustedProxies) -> bool:

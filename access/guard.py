@@ -138,7 +138,7 @@ def unguarded_routes(app: FastAPI) -> list[str]:
     return [
         f"{sorted(route.methods or ())[0]} {route.path}"
         for route in api_routes(app.routes)
-        if route.include_in_schema and requirement(route) is None
+        if requirement(route) is None and not route.path.startswith("/docs")
     ]
 
 

@@ -22,6 +22,7 @@ import access.api
 import availability.api
 import collector.alertmanager_api
 import collector.api
+import console.routes
 import incident.api
 import rules.api
 from access.audit import Caller
@@ -258,6 +259,9 @@ def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) ->
     incident.api.install(app, IncidentDesk(parts.engine, sessions, parts.rules, clock))
     availability.api.install(app, AvailabilityDesk(parts.engine, sessions, parts.rules, clock))
     rules.api.install(app, RuleReloading(parts.rules, parts.engine, clock))
+    console.routes.install(
+        app, console.routes.ConsoleDesk(sessions, parts.rules, clock, settings.timezone)
+    )
     probes.install(
         app,
         Probes(engine=parts.engine, registry=registry, pipeline_alive=lambda: parts.pipeline.alive),

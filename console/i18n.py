@@ -1,0 +1,75 @@
+"""The console's languages: Babel message catalogues (`locales/*/LC_MESSAGES/console.po`,
+compiled in memory at start), the choice of language, and times in the viewer's zone."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from functools import cache
+from importlib.resources import files
+from zoneinfo import ZoneInfo
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "duration", "local_time", "negotiate", "translations"]
+
+LANGUAGES = ("en", "zh-CN")
+DEFAULT_LANGUAGE = "en"
+# The catalogue of each language but the source one (English).
+_CATALOGUES: Mapping[str, str] = {"zh-CN": "zh_CN"}
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The translations of `language` (English: the messages as written)."""
+    folder = _CATALOGUES.get(language)
+    if folder is None:
+        return NullTranslations()
+    source = files("console") / "locales" / folder / "LC_MESSAGES" / "console.po"
+    with source.open("rb") as po:
+        catalogue = read_po(po, locale=folder)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def negotiate(chosen: str | None, preferred: str | None, accept_language: str | None) -> str:
+    """The page's language: the one chosen in the page, the person's own, then the browser's
+    `Accept-Language`, then English."""
+    for candidate in (chosen, preferred):
+        if candidate in LANGUAGES:
+            return candidate
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LANGUAGE
+
+
+def local_time(moment: datetime | None, zone: str) -> str:
+    """`moment` in the viewer's zone, with the zone named: `2026-11-21 23:00 CET`."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def duration(span: timedelta) -> str:
+    """A span as people read it on a clock: `2 h 05 min`, `12 min`, `45 s`."""
+    seconds = int(abs(span.total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{seconds} s"

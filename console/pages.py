@@ -1,0 +1,36 @@
+"""Rendering the console's pages: one Jinja environment per language, templates from files."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from console.i18n import duration, local_time, translations
+
+__all__ = ["render"]
+
+
+@cache
+def _environment(language: str) -> Environment:
+    environment = Environment(
+        loader=PackageLoader("console", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["local_time"] = local_time
+    environment.filters["duration"] = duration
+    return environment
+
+
+def render(
+    template: str, context: dict[str, Any], *, language: str, status_code: int = 200
+) -> HTMLResponse:
+    """The page `template` in `language`, as an HTML answer."""
+    page = _environment(language).get_template(template).render(language=language, **context)
+    return HTMLResponse(page, status_code=status_code)

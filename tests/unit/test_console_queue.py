@@ -1,0 +1,86 @@
+"""The queue's order and clocks, and the console's choice of language (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from console.i18n import duration, local_time, negotiate, translations
+from console.queue import queue_rows
+
+NOW = datetime(2026, 11, 21, 23, 0, tzinfo=UTC)
+
+
+@dataclass
+class Incident:
+    id: int
+    priority: str
+    opened_at: datetime
+    response_due_at: datetime | None
+    resolution_due_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    response_breached: bool = False
+    resolution_breached: bool = False
+    title: str = "t"
+    service: str = "s"
+    state: str = "open"
+
+
+def test_most_urgent_first_priority_then_least_time_left_then_oldest() -> None:
+    hour = timedelta(hours=1)
+    incidents = [
+        Incident(1, "P2", NOW - hour, NOW + hour),
+        Incident(2, "P1", NOW - hour, NOW + 2 * hour),
+        Incident(3, "P1", NOW - hour, NOW + hour),
+        Incident(4, "P9", NOW - 3 * hour, None),
+        Incident(5, "P1", NOW - 2 * hour, None),
+    ]
+    rows = queue_rows(incidents, ["P1", "P2", "P3"], NOW)
+    assert [row.incident.id for row in rows] == [3, 2, 5, 1, 4]
+
+
+def test_a_clock_is_amber_under_a_quarter_left_and_red_once_breached() -> None:
+    opened = NOW - timedelta(minutes=50)
+    rows = queue_rows(
+        [
+            Incident(1, "P1", opened, opened + timedelta(minutes=60)),
+            Incident(2, "P1", opened, opened + timedelta(minutes=80)),
+            Incident(3, "P1", opened, opened + timedelta(minutes=90), response_breached=True),
+            Incident(4, "P1", opened, opened + timedelta(minutes=40)),
+        ],
+        ["P1"],
+        NOW,
+    )
+    # Least time left first: the overdue one, then 10, 30 and 40 minutes left.
+    assert [row.incident.id for row in rows] == [4, 1, 2, 3]
+    late, amber, ok, red = rows
+    assert (amber.tone, amber.left) == ("amber", timedelta(minutes=10))
+    assert ok.tone == "ok" and late.tone == "red" and late.left == timedelta(minutes=-10)
+    assert red.tone == "red"
+    acknowledged = Incident(
+        5, "P1", opened, opened + timedelta(hours=1), opened + timedelta(hours=4), NOW
+    )
+    [row] = queue_rows([acknowledged], ["P1"], NOW)
+    assert (row.clock, row.due_at) == ("resolution", opened + timedelta(hours=4))
+
+
+def test_the_language_is_the_page_s_then_the_person_s_then_the_browser_s() -> None:
+    assert negotiate("zh-CN", "en", "en") == "zh-CN"
+    assert negotiate(None, "zh-CN", "en-GB") == "zh-CN"
+    assert negotiate(None, None, "zh-TW,zh;q=0.9,en;q=0.8") == "zh-CN"
+    assert negotiate("klingon", None, "fr-FR, en;q=0.5") == "en"
+    assert negotiate(None, None, None) == "en"
+
+
+def test_times_are_shown_in_the_viewer_s_zone_with_the_zone_named() -> None:
+    assert local_time(NOW, "Asia/Shanghai") == "2026-11-22 07:00 CST"
+    assert local_time(NOW, "Europe/Berlin") == "2026-11-22 00:00 CET"
+    assert duration(timedelta(hours=2, minutes=5)) == "2 h 05 min"
+    assert duration(timedelta(seconds=-45)) == "45 s"
+
+
+def test_every_message_of_the_chinese_catalogue_is_translated() -> None:
+    chinese = translations("zh-CN")
+    assert chinese.gettext("Incident queue") == "事件队列"
+    assert chinese.gettext("response") == "响应"
+    assert translations("en").gettext("Incident queue") == "Incident queue"
