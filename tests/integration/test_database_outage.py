@@ -22,10 +22,12 @@ def proxied_postgres(postgres_url: str) -> Iterator[tuple[TcpProxy, str]]:
     from sqlalchemy import text
 
     from core.database import create_database_engine
+    from tests.conftest import TABLES
 
     engine = create_database_engine(postgres_url)
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE alerts, deliveries, event_counters RESTART IDENTITY"))
+        # Every table, accounts included: an account left by another test closes the door.
+        connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY"))
     engine.dispose()
     target = make_url(postgres_url)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
