@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from access import admin_api
 from access.accounts import (
     AccountExists,
     AccountNotFound,
@@ -54,8 +55,6 @@ _CURSOR_KIND = "u"
 def install(app: FastAPI, authenticator: Authenticator) -> None:
     """Authenticate every request of `app` with `authenticator`; serve the access routes."""
     AUTHENTICATOR.put(app, authenticator)
-    from access import admin_api
-
     app.include_router(router)
     app.include_router(admin_api.router)
 

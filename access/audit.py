@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from access.models import AuditEvent
 from access.roles import Acting, Principal, acting
-from core.wire import rfc3339
+from core.wire import json_values, rfc3339
 
 __all__ = ["AuditQuery", "Caller", "audit_fields", "audit_page", "record"]
 
@@ -55,19 +55,10 @@ def record(
             action=action,
             target=target,
             outcome=outcome,
-            before=_jsonable(before),
-            after=_jsonable(after),
+            before=json_values(before),
+            after=json_values(after),
         )
     )
-
-
-def _jsonable(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if values is None:
-        return None
-    return {
-        key: rfc3339(value) if isinstance(value, datetime) else value
-        for key, value in values.items()
-    }
 
 
 @dataclass(frozen=True, slots=True)

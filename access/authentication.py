@@ -210,7 +210,7 @@ class Authenticator:
         if request.method in _UNSAFE:
             presented = request.headers.get(CSRF_HEADER) or await _form_token(request)
             if (
-                _cross_site(request, self.config.proxies)
+                cross_site(request, self.config.proxies)
                 or presented is None
                 or presented != found.csrf_token
             ):
@@ -230,7 +230,7 @@ class Authenticator:
         return found
 
     async def _proxy_principal(self, request: Request, username: str) -> Principal:
-        if request.method in _UNSAFE and _cross_site(request, self.config.proxies):
+        if request.method in _UNSAFE and cross_site(request, self.config.proxies):
             raise CrossSiteRefused("a write from another site is refused")
         account = await run_in_threadpool(self._find_person, username.strip())
         if account is None:
@@ -258,11 +258,6 @@ async def _form_token(request: Request) -> str | None:
 
 
 def cross_site(request: Request, proxies: TrustedProxies) -> bool:
-    """Whether a browser says `request` comes from another site."""
-    return _cross_site(request, proxies)
-
-
-def _cross_site(request: Request, proxies: TrustedProxies) -> bool:
     """Whether a browser says the request comes from another site (Fetch Metadata), or its
     Origin is not the host it is sent to."""
     fetch_site = request.headers.get("sec-fetch-site")

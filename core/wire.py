@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from core.bounds import MAX_ROW_ID
 
-__all__ = ["InvalidCursor", "decode_cursor", "encode_cursor", "rfc3339"]
+__all__ = [
+    "InvalidCursor",
+    "decode_cursor",
+    "encode_cursor",
+    "json_values",
+    "jsonable",
+    "rfc3339",
+]
 
 
 class InvalidCursor(ValueError):
@@ -40,3 +49,15 @@ def decode_cursor(cursor: str, kind: str = "a") -> int:
     if after_id > MAX_ROW_ID:
         raise InvalidCursor(f"invalid cursor {cursor!r}")
     return after_id
+
+
+def json_values(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """`values` with every datetime as RFC 3339 text."""
+    if values is None:
+        return None
+    return {key: jsonable(value) for key, value in values.items()}
+
+
+def jsonable(value: Any) -> Any:
+    """A datetime as RFC 3339 text; anything else as it is."""
+    return rfc3339(value) if isinstance(value, datetime) else value

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from access.audit import record
+from access.audit import Caller, record
 from access.guard import Manager, Operator, Viewer
+from access.roles import Acting
 from collector.resources import alert_resource
 from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant
@@ -92,6 +93,25 @@ Desk = Annotated[IncidentDesk, Depends(_SLOT)]
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 # A lifecycle action may meet an unknown id, or a state it cannot start from.
 _ACTION_ERRORS = error_responses(400, 401, 403, 404, 409, 503)
+
+
+def _audited(
+    desk: IncidentDesk,
+    caller: Caller,
+    claimed: str | None,
+    action: str,
+    incident_id: int,
+    change: Callable[[Session, Acting, datetime], Incident],
+) -> Response:
+    """Apply a person's `change` to an incident as `caller.acting(claimed)`, with its audit
+    event (the incident's fields before and after) in the same transaction."""
+    acting = caller.acting(claimed)
+    now = desk.clock()
+    with writing_session(desk.engine) as session:
+        before = snapshot(session, incident_id)
+        incident = change(session, acting, now)
+        audit_action(session, caller, acting, action, incident, before, now)
+        return incident_resource(session, incident)
 
 
 @router.get(
@@ -202,11 +222,8 @@ def report(body: ReportBody, desk: Desk, caller: Operator) -> Response:
     responses=_ACTION_ERRORS,
 )
 def ack(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator) -> Response:
-    acting = caller.acting(body.actor)
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        before = snapshot(session, incident_id)
-        incident = service.acknowledge(
+    def change(session: Session, acting: Acting, now: datetime) -> Incident:
+        return service.acknowledge(
             session,
             incident_id=incident_id,
             actor=acting.actor,
@@ -215,8 +232,8 @@ def ack(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator)
             now=now,
             note=body.note,
         )
-        audit_action(session, caller, acting, "ack", incident, before, now)
-        return incident_resource(session, incident)
+
+    return _audited(desk, caller, body.actor, "ack", incident_id, change)
 
 
 @router.post(
@@ -226,11 +243,8 @@ def ack(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator)
     responses=_ACTION_ERRORS,
 )
 def resolve(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator) -> Response:
-    acting = caller.acting(body.actor)
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        before = snapshot(session, incident_id)
-        incident = service.resolve(
+    def change(session: Session, acting: Acting, now: datetime) -> Incident:
+        return service.resolve(
             session,
             incident_id=incident_id,
             actor=acting.actor,
@@ -239,8 +253,8 @@ def resolve(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Opera
             now=now,
             note=body.note,
         )
-        audit_action(session, caller, acting, "resolve", incident, before, now)
-        return incident_resource(session, incident)
+
+    return _audited(desk, caller, body.actor, "resolve", incident_id, change)
 
 
 @router.post(
@@ -250,11 +264,8 @@ def resolve(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Opera
     responses=_ACTION_ERRORS,
 )
 def close(incident_id: IncidentId, body: CloseBody, desk: Desk, caller: Operator) -> Response:
-    acting = caller.acting(body.actor)
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        before = snapshot(session, incident_id)
-        incident = service.close(
+    def change(session: Session, acting: Acting, now: datetime) -> Incident:
+        return service.close(
             session,
             incident_id=incident_id,
             actor=acting.actor,
@@ -263,8 +274,8 @@ def close(incident_id: IncidentId, body: CloseBody, desk: Desk, caller: Operator
             now=now,
             note=body.note,
         )
-        audit_action(session, caller, acting, "close", incident, before, now)
-        return incident_resource(session, incident)
+
+    return _audited(desk, caller, body.actor, "close", incident_id, change)
 
 
 @router.post(
@@ -274,11 +285,8 @@ def close(incident_id: IncidentId, body: CloseBody, desk: Desk, caller: Operator
     responses=_ACTION_ERRORS,
 )
 def reopen(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator) -> Response:
-    acting = caller.acting(body.actor)
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        before = snapshot(session, incident_id)
-        incident = service.reopen(
+    def change(session: Session, acting: Acting, now: datetime) -> Incident:
+        return service.reopen(
             session,
             incident_id=incident_id,
             actor=acting.actor,
@@ -287,8 +295,8 @@ def reopen(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operat
             now=now,
             note=body.note,
         )
-        audit_action(session, caller, acting, "reopen", incident, before, now)
-        return incident_resource(session, incident)
+
+    return _audited(desk, caller, body.actor, "reopen", incident_id, change)
 
 
 @router.post(
@@ -337,11 +345,9 @@ def patch(incident_id: IncidentId, body: ReclassifyBody, desk: Desk, caller: Man
             "invalid_value",
             "nothing to change: give priority, category, impact, service or title",
         )
-    acting = caller.acting(body.actor)
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        before = snapshot(session, incident_id)
-        incident = service.reclassify(
+
+    def change(session: Session, acting: Acting, now: datetime) -> Incident:
+        return service.reclassify(
             session,
             incident_id=incident_id,
             change=service.Reclassification(
@@ -357,5 +363,5 @@ def patch(incident_id: IncidentId, body: ReclassifyBody, desk: Desk, caller: Man
             now=now,
             note=body.note,
         )
-        audit_action(session, caller, acting, "reclassify", incident, before, now)
-        return incident_resource(session, incident)
+
+    return _audited(desk, caller, body.actor, "reclassify", incident_id, change)

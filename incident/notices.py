@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.wire import json_values
 from incident.models import Incident
 from incident.outbox import QueuedNotification, enqueue_notifications
 from incident.store import count_alerts, incident_fields
-from incident.timeline import json_values
 from rules.policy import RuleFile
 
 __all__ = ["Notice", "level_contacts", "notify", "notify_many"]

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 
 from core.counters import CounterKey, add_to_counters, counter_key
 from core.database import insert_many
+from core.wire import jsonable
 from incident.clocks import due_times
 from incident.lifecycle import State
 from incident.models import Incident
 from incident.notices import Notice, level_contacts, notify_many
 from incident.store import row_fields
-from incident.timeline import NewEvent, add_events, jsonable
+from incident.timeline import NewEvent, add_events
 from rules.policy import RuleFile
 
 __all__ = ["INCIDENTS_OPENED", "NewIncident", "open_incident", "open_incidents"]

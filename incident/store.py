@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from collector.alerts import AlertStatus
 from collector.models import AlertInstance
+from core.wire import jsonable
 from incident.lifecycle import State
 from incident.models import Incident
-from incident.timeline import jsonable
 
 __all__ = [
     "ACTIVE_STATES",

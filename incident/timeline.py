@@ -12,10 +12,10 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from core.database import insert_many
-from core.wire import rfc3339
+from core.wire import json_values
 from incident.models import IncidentEvent
 
-__all__ = ["NewEvent", "add_events", "json_values", "jsonable"]
+__all__ = ["NewEvent", "add_events"]
 
 _EVENTS = typing.cast(Table, IncidentEvent.__table__)
 
@@ -55,15 +55,3 @@ def add_events(session: Session, events: Sequence[NewEvent]) -> None:
             for event in events
         ],
     )
-
-
-def json_values(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """`values` with every datetime as RFC 3339 text."""
-    if values is None:
-        return None
-    return {key: jsonable(value) for key, value in values.items()}
-
-
-def jsonable(value: Any) -> Any:
-    """A datetime as RFC 3339 text; anything else as it is."""
-    return rfc3339(value) if isinstance(value, datetime) else value
