@@ -4,7 +4,7 @@ compiled in memory at start), the choice of language, and times in the viewer's 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
@@ -60,16 +60,17 @@ def local_time(moment: datetime | None, zone: str) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
-def duration(span: timedelta) -> str:
-    """A span as people read it on a clock: `2 h 05 min`, `12 min`, `45 s`."""
+def duration(span: timedelta, gettext: Callable[[str], str] = str) -> str:
+    """A span as people read it on a clock, in the units of `gettext`'s language:
+    `2 h 05 min`, `12 min`, `45 s` (`2 小时 05 分钟`, ...)."""
     seconds = int(abs(span.total_seconds()))
     days, rest = divmod(seconds, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, seconds = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
+        return gettext("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
     if hours:
-        return f"{hours} h {minutes:02d} min"
+        return gettext("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
     if minutes:
-        return f"{minutes} min"
-    return f"{seconds} s"
+        return gettext("%(minutes)d min") % {"minutes": minutes}
+    return gettext("%(seconds)d s") % {"seconds": seconds}

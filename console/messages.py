@@ -16,4 +16,9 @@ DYNAMIC = (
     N_("response"),
     N_("resolution"),
     N_("unknown user, disabled account or wrong password"),
+    # console.i18n.duration's units
+    N_("%(days)d d %(hours)d h"),
+    N_("%(hours)d h %(minutes)02d min"),
+    N_("%(minutes)d min"),
+    N_("%(seconds)d s"),
 )

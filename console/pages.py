@@ -22,9 +22,10 @@ def _environment(language: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    catalogue = translations(language)
+    environment.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     environment.filters["local_time"] = local_time
-    environment.filters["duration"] = duration
+    environment.filters["duration"] = lambda span: duration(span, catalogue.gettext)
     return environment
 
 

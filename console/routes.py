@@ -176,21 +176,35 @@ def _end(request: Request, session_id: int) -> None:
         end_session(session, session_id, now=authenticator.clock())
 
 
+@dataclass(frozen=True, slots=True)
+class QueueFilters:
+    """The queue's filters, as the page's form sends them (empty: no filter)."""
+
+    state: str | None
+    priority: str | None
+    service: str | None
+
+
+def queue_filters(state: Text = None, priority: Text = None, service: Text = None) -> QueueFilters:
+    return QueueFilters(
+        state=state if state in ACTIVE_STATES else None,
+        priority=priority or None,
+        service=service or None,
+    )
+
+
+Filtered = Annotated[QueueFilters, Depends(queue_filters)]
+
+
 @router.get("/")
 async def queue_page(
-    request: Request,
-    viewer: Looking,
-    desk: Desk,
-    state: Text = None,
-    priority: Text = None,
-    service: Text = None,
-    lang: Language = None,
+    request: Request, viewer: Looking, desk: Desk, filters: Filtered, lang: Language = None
 ) -> Response:
     if viewer.caller is None:
         return RedirectResponse("/login", status_code=303)
     context = {
         **viewer.context(),
-        **await run_in_threadpool(_queue, request, desk),
+        **await run_in_threadpool(_queue, desk, filters),
         "page": "queue",
     }
     answer = render("queue.html.j2", context, language=viewer.language)
@@ -199,33 +213,20 @@ async def queue_page(
 
 @router.get("/console/queue")
 async def queue_fragment(
-    request: Request,
-    viewer: Looking,
-    desk: Desk,
-    state: Text = None,
-    priority: Text = None,
-    service: Text = None,
-    lang: Language = None,
+    viewer: Looking, desk: Desk, filters: Filtered, lang: Language = None
 ) -> Response:
     if viewer.caller is None:
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
-    context = {**viewer.context(), **await run_in_threadpool(_queue, request, desk)}
+    context = {**viewer.context(), **await run_in_threadpool(_queue, desk, filters)}
     return render("queue_rows.html.j2", context, language=viewer.language)
 
 
-def _queue(request: Request, desk: ConsoleDesk) -> dict[str, Any]:
-    params = request.query_params
-    state = params.get("state") or None
-    filters = {
-        "state": state if state in ACTIVE_STATES else None,
-        "priority": params.get("priority") or None,
-        "service": params.get("service") or None,
-    }
+def _queue(desk: ConsoleDesk, filters: QueueFilters) -> dict[str, Any]:
     rules = desk.rules.current
     query = IncidentQuery(
-        states=(filters["state"],) if filters["state"] else tuple(ACTIVE_STATES),
-        priorities=(filters["priority"],) if filters["priority"] else (),
-        service=filters["service"],
+        states=(filters.state,) if filters.state else tuple(ACTIVE_STATES),
+        priorities=(filters.priority,) if filters.priority else (),
+        service=filters.service,
         limit=QUEUE_LIMIT,
     )
     with desk.sessions() as session:

@@ -77,6 +77,9 @@ def test_times_are_shown_in_the_viewer_s_zone_with_the_zone_named() -> None:
     assert local_time(NOW, "Europe/Berlin") == "2026-11-22 00:00 CET"
     assert duration(timedelta(hours=2, minutes=5)) == "2 h 05 min"
     assert duration(timedelta(seconds=-45)) == "45 s"
+    chinese = translations("zh-CN").gettext
+    assert duration(timedelta(hours=2, minutes=5), chinese) == "2 小时 05 分钟"
+    assert duration(timedelta(days=2, hours=15), chinese) == "2 天 15 小时"
 
 
 def test_every_message_of_the_chinese_catalogue_is_translated() -> None:
