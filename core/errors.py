@@ -26,6 +26,7 @@ __all__ = [
     "error_responses",
     "field_path",
     "install_error_handlers",
+    "refusal",
     "validation_details",
 ]
 
@@ -240,3 +241,20 @@ def _document_validation_as_bad_request(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def refusal(error: Exception, tables: Iterable[ErrorTable]) -> ApiError | None:
+    """The answer the API gives `error` (an ApiError, or a domain error of `tables`), for a
+    page that shows the refusal instead of answering JSON; None for an unexpected error."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, ValidationError):
+        problems = validation_details(error)
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in problems)
+        return ApiError(422, "invalid_payload", message, problems)
+    for table in tables:
+        for kind, status in table.items():
+            if isinstance(error, kind):
+                details = status.details(error) if status.details is not None else None
+                return ApiError(status.status, status.code, status.message(error), details)
+    return None

@@ -7,29 +7,20 @@ not know.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from access.audit import Caller, record
 from access.guard import Manager, Operator, Viewer
-from access.roles import Acting
 from collector.resources import alert_resource
 from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant
-from core.database import writing_session
-from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses
+from core.errors import ErrorStatus, ErrorTable, error_responses
 from core.responses import JSONBody
 from core.wire import decode_cursor, encode_cursor
-from incident import service
-from incident.auditing import audit_action, snapshot
+from incident import actions, service
+from incident.actions import IncidentDesk
 from incident.lifecycle import InvalidTransition, State
-from incident.models import Incident
 from incident.queries import IncidentQuery, get_incident, list_incidents
 from incident.requests import ActionBody, CloseBody, NoteBody, ReclassifyBody, ReportBody
 from incident.resources import (
@@ -40,7 +31,6 @@ from incident.resources import (
     event_resource,
 )
 from incident.store import count_alerts, incident_fields
-from rules.reloading import ActiveRules
 from rules.schema import Category, Impact
 
 __all__ = ["ERRORS", "IncidentDesk", "install", "router"]
@@ -64,22 +54,6 @@ _CURSOR_KIND = "i"
 IncidentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
-def incident_resource(session: Session, incident: Incident, status_code: int = 200) -> JSONBody:
-    """The incident with its alert count, read in `session`, as the answer."""
-    [alert_count] = count_alerts(session, [incident.id]).values()
-    return JSONBody(incident_fields(incident, alert_count=alert_count), status_code=status_code)
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentDesk:
-    """What the incident routes are bound to: the database, the rules, the clock."""
-
-    engine: Engine
-    sessions: sessionmaker[Session]
-    rules: ActiveRules
-    clock: Callable[[], datetime]
-
-
 _SLOT = StateSlot[IncidentDesk]("incident_desk")
 
 
@@ -93,25 +67,6 @@ Desk = Annotated[IncidentDesk, Depends(_SLOT)]
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 # A lifecycle action may meet an unknown id, or a state it cannot start from.
 _ACTION_ERRORS = error_responses(400, 401, 403, 404, 409, 503)
-
-
-def _audited(
-    desk: IncidentDesk,
-    caller: Caller,
-    claimed: str | None,
-    action: str,
-    incident_id: int,
-    change: Callable[[Session, Acting, datetime], Incident],
-) -> Response:
-    """Apply a person's `change` to an incident as `caller.acting(claimed)`, with its audit
-    event (the incident's fields before and after) in the same transaction."""
-    acting = caller.acting(claimed)
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        before = snapshot(session, incident_id)
-        incident = change(session, acting, now)
-        audit_action(session, caller, acting, action, incident, before, now)
-        return incident_resource(session, incident)
 
 
 @router.get(
@@ -133,6 +88,9 @@ def get_incidents(
     breached: Annotated[
         bool | None, Query(description="only incidents that breached (true) or did not")
     ] = None,
+    acknowledged_by: Annotated[
+        str | None, Query(max_length=200, description="only incidents this person acknowledged")
+    ] = None,
     since: Instant | None = None,
     until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -147,6 +105,7 @@ def get_incidents(
         categories=tuple(item.value for item in category),
         impacts=tuple(item.value for item in impact),
         breached=breached,
+        acknowledged_by=acknowledged_by,
         since=since,
         until=until,
         after_id=decode_cursor(cursor, _CURSOR_KIND) if cursor else None,
@@ -188,31 +147,9 @@ def get_one(incident_id: IncidentId, desk: Desk, _caller: Viewer) -> Response:
     responses=error_responses(400, 401, 403, 422, 503),
 )
 def report(body: ReportBody, desk: Desk, caller: Operator) -> Response:
-    acting = caller.acting(body.actor)
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        incident = service.open_manual_incident(
-            session,
-            report=service.ManualIncident(
-                title=body.title,
-                service=body.service,
-                priority=body.priority,
-                impact=body.impact,
-                category=body.category,
-                reporter=body.reporter,
-                channel=body.channel.value,
-                level=body.level,
-                started_at=body.started_at,
-            ),
-            actor=acting.actor,
-            via=acting.via,
-            rules=desk.rules.current,
-            now=now,
-        )
-        audit_action(session, caller, acting, "report", incident, None, now)
-        answer = incident_resource(session, incident, status_code=201)
-    answer.headers["Location"] = f"/api/v1/incidents/{incident.id}"
-    return answer
+    fields = actions.report(desk, caller, body)
+    location = {"Location": f"/api/v1/incidents/{fields['id']}"}
+    return JSONBody(fields, status_code=201, headers=location)
 
 
 @router.post(
@@ -222,18 +159,7 @@ def report(body: ReportBody, desk: Desk, caller: Operator) -> Response:
     responses=_ACTION_ERRORS,
 )
 def ack(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator) -> Response:
-    def change(session: Session, acting: Acting, now: datetime) -> Incident:
-        return service.acknowledge(
-            session,
-            incident_id=incident_id,
-            actor=acting.actor,
-            via=acting.via,
-            rules=desk.rules.current,
-            now=now,
-            note=body.note,
-        )
-
-    return _audited(desk, caller, body.actor, "ack", incident_id, change)
+    return JSONBody(actions.acknowledge(desk, caller, incident_id, body))
 
 
 @router.post(
@@ -243,18 +169,7 @@ def ack(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator)
     responses=_ACTION_ERRORS,
 )
 def resolve(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator) -> Response:
-    def change(session: Session, acting: Acting, now: datetime) -> Incident:
-        return service.resolve(
-            session,
-            incident_id=incident_id,
-            actor=acting.actor,
-            via=acting.via,
-            rules=desk.rules.current,
-            now=now,
-            note=body.note,
-        )
-
-    return _audited(desk, caller, body.actor, "resolve", incident_id, change)
+    return JSONBody(actions.resolve(desk, caller, incident_id, body))
 
 
 @router.post(
@@ -264,18 +179,7 @@ def resolve(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Opera
     responses=_ACTION_ERRORS,
 )
 def close(incident_id: IncidentId, body: CloseBody, desk: Desk, caller: Operator) -> Response:
-    def change(session: Session, acting: Acting, now: datetime) -> Incident:
-        return service.close(
-            session,
-            incident_id=incident_id,
-            actor=acting.actor,
-            via=acting.via,
-            confirmed_by=body.confirmed_by,
-            now=now,
-            note=body.note,
-        )
-
-    return _audited(desk, caller, body.actor, "close", incident_id, change)
+    return JSONBody(actions.close(desk, caller, incident_id, body))
 
 
 @router.post(
@@ -285,18 +189,7 @@ def close(incident_id: IncidentId, body: CloseBody, desk: Desk, caller: Operator
     responses=_ACTION_ERRORS,
 )
 def reopen(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operator) -> Response:
-    def change(session: Session, acting: Acting, now: datetime) -> Incident:
-        return service.reopen(
-            session,
-            incident_id=incident_id,
-            actor=acting.actor,
-            via=acting.via,
-            rules=desk.rules.current,
-            now=now,
-            note=body.note,
-        )
-
-    return _audited(desk, caller, body.actor, "reopen", incident_id, change)
+    return JSONBody(actions.reopen(desk, caller, incident_id, body))
 
 
 @router.post(
@@ -307,28 +200,7 @@ def reopen(incident_id: IncidentId, body: ActionBody, desk: Desk, caller: Operat
     responses=error_responses(400, 401, 403, 404, 503),
 )
 def notes(incident_id: IncidentId, body: NoteBody, desk: Desk, caller: Operator) -> Response:
-    acting = caller.acting(body.actor)
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        service.add_note(
-            session,
-            incident_id=incident_id,
-            actor=acting.actor,
-            via=acting.via,
-            note=body.note,
-            now=now,
-        )
-        record(
-            session,
-            caller,
-            action="incident.note",
-            at=now,
-            target=f"incident:{incident_id}",
-            after={"note": body.note},
-            acting=acting,
-        )
-    note = {"incident_id": incident_id, "actor": acting.actor, "via": acting.via, "note": body.note}
-    return JSONBody(note, status_code=201)
+    return JSONBody(actions.add_note(desk, caller, incident_id, body), status_code=201)
 
 
 @router.patch(
@@ -338,30 +210,4 @@ def notes(incident_id: IncidentId, body: NoteBody, desk: Desk, caller: Operator)
     responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 def patch(incident_id: IncidentId, body: ReclassifyBody, desk: Desk, caller: Manager) -> Response:
-    if not body.model_dump(exclude_none=True, exclude={"actor", "note"}):
-        # The body's own shape, refused as the service refuses a value it cannot use.
-        raise ApiError(
-            422,
-            "invalid_value",
-            "nothing to change: give priority, category, impact, service or title",
-        )
-
-    def change(session: Session, acting: Acting, now: datetime) -> Incident:
-        return service.reclassify(
-            session,
-            incident_id=incident_id,
-            change=service.Reclassification(
-                priority=body.priority,
-                category=body.category,
-                impact=body.impact,
-                service=body.service,
-                title=body.title,
-            ),
-            actor=acting.actor,
-            via=acting.via,
-            rules=desk.rules.current,
-            now=now,
-            note=body.note,
-        )
-
-    return _audited(desk, caller, body.actor, "reclassify", incident_id, change)
+    return JSONBody(actions.reclassify(desk, caller, incident_id, body))

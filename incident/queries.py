@@ -26,6 +26,7 @@ class IncidentQuery:
     categories: tuple[str, ...] = ()
     impacts: tuple[str, ...] = ()
     breached: bool | None = None
+    acknowledged_by: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     after_id: int | None = None
@@ -53,6 +54,8 @@ def list_incidents(session: Session, query: IncidentQuery) -> tuple[list[Inciden
     if query.breached is not None:
         either = or_(Incident.response_breached, Incident.resolution_breached)
         conditions.append(either if query.breached else ~either)
+    if query.acknowledged_by is not None:
+        conditions.append(Incident.acknowledged_by == query.acknowledged_by)
     if query.since is not None:
         conditions.append(or_(Incident.resolved_at.is_(None), Incident.resolved_at >= query.since))
     if query.until is not None:
