@@ -7,23 +7,18 @@ be, 400 a query that names no period.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from access.audit import record
 from access.guard import Manager, Viewer
-from availability import service
+from availability import planning, service
 from availability.html import render_html
 from availability.maintenance import TooManyOccurrences
 from availability.periods import InvalidPeriod, PeriodInFuture, parse_month, requested_period
+from availability.planning import AvailabilityDesk, MaintenanceBody
 from availability.rendering import report_csv, report_json
 from availability.report import build_report
 from availability.resources import (
@@ -36,11 +31,9 @@ from availability.resources import (
     maintenance_resource,
 )
 from core.binding import StateSlot
-from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
-from core.database import writing_session
+from core.bounds import MAX_ROW_ID, Instant, StorableText
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses, validation_details
 from core.responses import JSONBody
-from rules.reloading import ActiveRules
 
 __all__ = ["ERRORS", "AvailabilityDesk", "install", "router"]
 
@@ -55,40 +48,8 @@ ERRORS: ErrorTable = {
     ),
 }
 
-Name = Annotated[StorableText, Field(min_length=1, max_length=200)]
 # Occurrences are listed for at most this long a query: a year and its edges, not centuries.
 MAINTENANCE_QUERY_SPAN = timedelta(days=400)
-
-
-class MaintenanceBody(BaseModel):
-    """One-off (`start`, `end`) or recurring (`cron` + `duration`, in the service's zone)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    service: ServiceName
-    start: Instant | None = None
-    end: Instant | None = None
-    cron: Annotated[StorableText, Field(max_length=200)] | None = Field(
-        default=None, examples=["0 3 * * sun"]
-    )
-    duration: Annotated[StorableText, Field(max_length=64)] | None = Field(
-        default=None, examples=["2h"]
-    )
-    reason: Annotated[StorableText, Field(max_length=2000)] = ""
-    actor: Name | None = Field(
-        default=None,
-        description="not needed: the credential says who plans it (see the incident actions)",
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class AvailabilityDesk:
-    """What the availability routes are bound to: database, rules and clock."""
-
-    engine: Engine
-    sessions: sessionmaker[Session]
-    rules: ActiveRules
-    clock: Callable[[], datetime]
 
 
 _SLOT = StateSlot[AvailabilityDesk]("availability_desk")
@@ -185,22 +146,9 @@ def get_maintenance(
     responses=error_responses(400, 401, 403, 422, 503),
 )
 def post_maintenance(body: MaintenanceBody, desk: Desk, caller: Manager) -> Response:
-    acting = caller.acting(body.actor)
-    definition = service.planned_window(body.model_dump(exclude={"actor"}, exclude_none=True))
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        stored = service.plan_maintenance(session, definition, actor=acting.actor, now=now)
-        record(
-            session,
-            caller,
-            action="maintenance.create",
-            at=now,
-            target=f"maintenance:{stored.id}",
-            after=maintenance_resource(stored),
-            acting=acting,
-        )
-    location = {"Location": f"/api/v1/maintenance/{stored.id}"}
-    return JSONBody(maintenance_resource(stored), status_code=201, headers=location)
+    fields = planning.plan(desk, caller, body)
+    location = {"Location": f"/api/v1/maintenance/{fields['id']}"}
+    return JSONBody(fields, status_code=201, headers=location)
 
 
 @router.delete(
@@ -215,21 +163,7 @@ def delete_maintenance(
     caller: Manager,
     actor: Annotated[StorableText, Query(min_length=1, max_length=200)] | None = None,
 ) -> Response:
-    acting = caller.acting(actor)
-    now = desk.clock()
-    with writing_session(desk.engine) as session:
-        service.cancel_maintenance(session, window_id, actor=acting.actor, now=now)
-        record(
-            session,
-            caller,
-            action="maintenance.cancel",
-            at=now,
-            target=f"maintenance:{window_id}",
-            before={"deleted": False},
-            after={"deleted": True},
-            acting=acting,
-        )
-    return JSONBody({"id": window_id, "deleted": True, "deleted_by": acting.actor})
+    return JSONBody(planning.cancel(desk, caller, window_id, actor))
 
 
 @router.get(

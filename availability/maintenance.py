@@ -52,6 +52,8 @@ class MaintenanceDefinition:
     cron: str | None = None
     duration: timedelta | None = None
     id: int | None = None  # the database row, for windows entered through the API
+    created_by: str | None = None  # who planned it through the API (None: the rule file)
+    created_at: datetime | None = None
 
     def __post_init__(self) -> None:
         one_off = self.start is not None and self.end is not None

@@ -27,6 +27,7 @@ __all__ = [
     "PeriodInFuture",
     "day_edges",
     "day_edges_micros",
+    "from_micros",
     "month_period",
     "month_to_date",
     "parse_month",
@@ -59,6 +60,11 @@ def _aware_utc(value: datetime, what: str) -> datetime:
 def to_micros(instant: datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime."""
     return (_aware_utc(instant, "instant") - EPOCH) // _ONE_MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    """The UTC instant `micros` microseconds after the Unix epoch."""
+    return EPOCH + micros * _ONE_MICROSECOND
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,9 @@ class MaintenanceResource(BaseModel):
     cron: str | None
     duration_seconds: float | None
     reason: str
+    created_by: str | None = Field(
+        default=None, description="who planned it (null for the rule file's windows)"
+    )
     occurrences: list[Occurrence] | None = Field(
         default=None, description="listed when the query gives from and to"
     )
@@ -115,6 +118,7 @@ def maintenance_resource(
             definition.duration.total_seconds() if definition.duration is not None else None
         ),
         "reason": definition.reason,
+        "created_by": definition.created_by,
     }
     if occurrences is not None:
         resource["occurrences"] = [

@@ -168,6 +168,7 @@ class Measurement:
     periods: list[Period]
     measured: Measured
     targets: np.ndarray[Any, np.dtype[np.float64]]
+    maintenance: Windows  # the planned windows measured (occurrences, as planned)
 
 
 def measure_services(
@@ -187,7 +188,7 @@ def measure_services(
     outage, degraded, maintenance = impact_windows(session, rules, names, list(periods), now=now)
     measured = measure(starts, ends, outage=outage, degraded=degraded, maintenance=maintenance)
     targets = np.array([rules.service(name).target_ratio for name in names], dtype=np.float64)
-    return Measurement(names, list(periods), measured, targets)
+    return Measurement(names, list(periods), measured, targets, maintenance)
 
 
 def _maintenance_windows(

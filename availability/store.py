@@ -249,6 +249,8 @@ def _definition(row: MaintenanceWindow) -> MaintenanceDefinition:
         cron=row.cron,
         duration=timedelta(seconds=row.duration_seconds) if row.duration_seconds else None,
         id=row.id,
+        created_by=row.created_by,
+        created_at=row.created_at,
     )
 
 
