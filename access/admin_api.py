@@ -4,29 +4,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
+from access import own_tokens
 from access.accounts import (
     FIELDS,
     LANGUAGES,
     SELF_FIELDS,
-    AccountNotFound,
     InvalidAccount,
     NewAccount,
     account_fields,
     create_account,
-    find_account,
     list_accounts,
     update_account,
 )
-from access.audit import Caller, record
+from access.audit import record
 from access.credentials import verify_password
 from access.guard import AUTHENTICATOR, Admin, Viewer
-from access.models import Account, ApiToken
+from access.models import Account
+from access.own_tokens import account_named, own_or_admin
 from access.resources import (
     AccountPage,
     AccountResource,
@@ -34,8 +33,7 @@ from access.resources import (
     TokenPage,
     TokenResource,
 )
-from access.roles import Kind, Role, allows
-from access.tokens import TokenNotFound, issue_token, list_tokens, revoke_token, token_fields
+from access.roles import Kind, Role
 from core.bounds import MAX_ROW_ID, Instant, StorableText
 from core.database import writing_session
 from core.errors import ApiError, error_responses
@@ -144,9 +142,9 @@ def add_user(caller: Admin, body: NewUserBody, request: Request) -> Response:
     responses=error_responses(400, 401, 403, 404, 503),
 )
 def user(caller: Viewer, username: Username, request: Request) -> Response:
-    _own_or_admin(caller, username)
+    own_or_admin(caller, username)
     with AUTHENTICATOR.of(request).sessions() as session:
-        return JSONBody(account_fields(_account(session, username)))
+        return JSONBody(account_fields(account_named(session, username)))
 
 
 @router.patch(
@@ -158,7 +156,7 @@ def user(caller: Viewer, username: Username, request: Request) -> Response:
 def change_user(
     caller: Viewer, username: Username, body: UserChangeBody, request: Request
 ) -> Response:
-    admin = _own_or_admin(caller, username)
+    admin = own_or_admin(caller, username)
     changes = body.model_dump(exclude_none=True, exclude={"password", "current_password"})
     allowed = FIELDS if admin else SELF_FIELDS
     refused = sorted(set(changes) - set(allowed))
@@ -166,7 +164,7 @@ def change_user(
         raise ApiError(403, "forbidden", f"only an admin may change {', '.join(refused)}")
     now = _now(request)
     with writing_session(AUTHENTICATOR.of(request).engine) as session:
-        account = _account(session, username)
+        account = account_named(session, username)
         if (
             body.password is not None
             and not admin
@@ -187,22 +185,6 @@ def change_user(
     return JSONBody({key: value for key, value in after.items() if key != "password"})
 
 
-def _own_or_admin(caller: Caller, username: str) -> bool:
-    """Whether the caller is an admin; 403 if it is neither that nor `username`."""
-    if allows(caller.principal, Role.ADMIN):
-        return True
-    if caller.principal.account_id is not None and caller.principal.name == username:
-        return False
-    raise ApiError(403, "forbidden", "only an admin may see or change another account")
-
-
-def _account(session: Session, username: str) -> Account:
-    account = find_account(session, username)
-    if account is None:
-        raise AccountNotFound(username)
-    return account
-
-
 def _target(account: Account) -> str:
     return f"user:{account.username}"
 
@@ -218,33 +200,8 @@ def tokens(
     request: Request,
     user_name: Annotated[str | None, Query(alias="user", max_length=100)] = None,
 ) -> Response:
-    admin = allows(caller.principal, Role.ADMIN)
-    now = _now(request)
-    with AUTHENTICATOR.of(request).sessions() as session:
-        if user_name is not None:
-            _own_or_admin(caller, user_name)
-            owner: int | None = _account(session, user_name).id
-        elif admin:
-            owner = None
-        else:
-            owner = _own_account_id(caller)
-        items = [
-            token_fields(t, name, now=now) for t, name in list_tokens(session, account_id=owner)
-        ]
+    items = own_tokens.tokens(AUTHENTICATOR.of(request), caller, user_name)
     return JSONBody({"items": items, "next_cursor": None})
-
-
-def _own_account_id(caller: Caller) -> int:
-    if caller.principal.account_id is None:
-        raise InvalidAccount(
-            "user", f"{caller.principal.name!r} has no account: name the account (`user`)"
-        )
-    return caller.principal.account_id
-
-
-def _own_username(caller: Caller) -> str:
-    _own_account_id(caller)
-    return caller.principal.name
 
 
 @router.post(
@@ -255,25 +212,10 @@ def _own_username(caller: Caller) -> str:
     responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 def new_token(caller: Viewer, body: NewTokenBody, request: Request) -> Response:
-    now = _now(request)
-    with writing_session(AUTHENTICATOR.of(request).engine) as session:
-        if body.user is not None:
-            _own_or_admin(caller, body.user)
-        account = _account(session, body.user or _own_username(caller))
-        token, text = issue_token(
-            session,
-            account,
-            name=body.name,
-            scope=body.scope,
-            expires_at=body.expires_at,
-            by=caller.principal.name,
-            now=now,
-        )
-        fields = token_fields(token, account.username, now=now)
-        record(
-            session, caller, action="token.create", at=now, target=f"token:{token.id}", after=fields
-        )
-    answer = JSONBody({**fields, "token": text}, status_code=201)
+    fields = own_tokens.issue(
+        AUTHENTICATOR.of(request), caller, body.name, body.scope, body.expires_at, body.user
+    )
+    answer = JSONBody(fields, status_code=201)
     answer.headers["Cache-Control"] = "no-store"
     return answer
 
@@ -289,31 +231,4 @@ def revoke(
     token_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     request: Request,
 ) -> Response:
-    now = _now(request)
-    with writing_session(AUTHENTICATOR.of(request).engine) as session:
-        token = session.get(ApiToken, token_id)
-        if token is None:
-            raise TokenNotFound(token_id)
-        if token.account_id != caller.principal.account_id and not allows(
-            caller.principal, Role.ADMIN
-        ):
-            raise ApiError(403, "forbidden", "only an admin may revoke another account's token")
-        before = _token_view(session, token, now)
-        revoke_token(session, token_id, by=caller.principal.name, now=now)
-        after = _token_view(session, token, now)
-        record(
-            session,
-            caller,
-            action="token.revoke",
-            at=now,
-            target=f"token:{token_id}",
-            before=before,
-            after=after,
-        )
-    _changed(request)
-    return JSONBody(after)
-
-
-def _token_view(session: Session, token: ApiToken, now: datetime) -> dict[str, Any]:
-    owner = session.get(Account, token.account_id)
-    return token_fields(token, owner.username if owner else "?", now=now)
+    return JSONBody(own_tokens.revoke(AUTHENTICATOR.of(request), caller, token_id))
