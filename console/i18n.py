@@ -14,7 +14,15 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "duration", "local_time", "negotiate", "translations"]
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "duration",
+    "local_time",
+    "negotiate",
+    "percent",
+    "translations",
+]
 
 LANGUAGES = ("en", "zh-CN")
 DEFAULT_LANGUAGE = "en"
@@ -52,12 +60,20 @@ def negotiate(chosen: str | None, preferred: str | None, accept_language: str | 
     return DEFAULT_LANGUAGE
 
 
-def local_time(moment: datetime | None, zone: str) -> str:
-    """`moment` in the viewer's zone, with the zone named: `2026-11-21 23:00 CET`."""
+def local_time(moment: datetime | str | None, zone: str) -> str:
+    """`moment` (or its RFC 3339 text) in the viewer's zone, with the zone named:
+    `2026-11-21 23:00 CET`."""
     if moment is None:
         return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     local = moment.astimezone(ZoneInfo(zone))
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def percent(ratio: float | None) -> str:
+    """A ratio as a percentage to three decimals, as SLAs are read: `99.873 %`."""
+    return "—" if ratio is None else f"{ratio * 100:.3f} %"
 
 
 def duration(span: timedelta, gettext: Callable[[str], str] = str) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-from console.i18n import duration, local_time, translations
+from console.i18n import duration, local_time, percent, translations
 
 __all__ = ["render"]
 
@@ -25,7 +26,16 @@ def _environment(language: str) -> Environment:
     catalogue = translations(language)
     environment.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     environment.filters["local_time"] = local_time
-    environment.filters["duration"] = lambda span: duration(span, catalogue.gettext)
+    environment.filters["duration"] = lambda span: (
+        "—" if span is None else duration(span, catalogue.gettext)
+    )
+    environment.filters["seconds_span"] = lambda seconds: (
+        "—"
+        if seconds is None
+        # A budget overdrawn keeps its sign: −1 h 11 min.
+        else ("−" if seconds < 0 else "") + duration(timedelta(seconds=seconds), catalogue.gettext)
+    )
+    environment.filters["percent"] = percent
     return environment
 
 

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-__all__ = ["QueueIncident", "QueueRow", "queue_rows"]
+from console.clocks import tone
 
-# Under this share of its target left, a clock turns amber.
-AMBER_SHARE = 0.25
+__all__ = ["QueueIncident", "QueueRow", "queue_rows"]
 
 
 class QueueIncident(Protocol):
@@ -68,11 +67,5 @@ def _row(incident: QueueIncident, now: datetime) -> QueueRow:
     if due is None:
         return QueueRow(incident, now - incident.opened_at, None, None, None, "ok")
     left = due - now
-    target = due - start
-    if breached or left <= timedelta(0):
-        tone = "red"
-    elif target > timedelta(0) and left < target * AMBER_SHARE:
-        tone = "amber"
-    else:
-        tone = "ok"
-    return QueueRow(incident, now - incident.opened_at, clock, due, left, tone)
+    colour = tone(left, due - start, breached)
+    return QueueRow(incident, now - incident.opened_at, clock, due, left, colour)

@@ -256,11 +256,14 @@ def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) ->
         app,
         AlertmanagerView(sessions=sessions, clock=clock, version=__version__, started_at=clock()),
     )
-    incident.api.install(app, IncidentDesk(parts.engine, sessions, parts.rules, clock))
-    availability.api.install(app, AvailabilityDesk(parts.engine, sessions, parts.rules, clock))
+    incidents = IncidentDesk(parts.engine, sessions, parts.rules, clock)
+    incident.api.install(app, incidents)
+    measuring = AvailabilityDesk(parts.engine, sessions, parts.rules, clock)
+    availability.api.install(app, measuring)
     rules.api.install(app, RuleReloading(parts.rules, parts.engine, clock))
     console.routes.install(
-        app, console.routes.ConsoleDesk(sessions, parts.rules, clock, settings.timezone)
+        app,
+        console.routes.ConsoleDesk(incidents, measuring, settings.timezone, settings.grafana_url),
     )
     probes.install(
         app,

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Whether `serve` runs the scheduled jobs; off when `slakeeper scheduler` runs them apart.
     scheduler: bool = True
     timezone: str = "UTC"
+    # Where Grafana is (e.g. http://grafana:3000): a service's console page links to its
+    # dashboard there. Empty: no link.
+    grafana_url: str | None = Field(default=None, pattern=r"^https?://")
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Request bodies being handled at once (per process), beyond which pushes get 503 and
     # Retry-After: what bounds memory, since a push takes several times its size until stored.

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from access.roles import Role
+from core.database import create_database_engine, writing_session
+from incident.models import Incident
 from tests.integration.conftest import AppFactory, Clock
 from tests.integration.people import PASSWORD, add_account
 from tests.integration.test_incident_api import INCIDENTS, REPORT
@@ -90,3 +93,35 @@ def test_logging_out_needs_the_form_s_csrf_token_and_ends_the_session(
         )
         assert out.status_code == 303 and out.headers["location"] == "/login"
         assert api.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_queue_filters_what_i_acknowledged_and_what_breached(
+    make_app: AppFactory, database_url: str
+) -> None:
+    ana = add_account(database_url, "ana", Role.OPERATOR)
+    bo = add_account(database_url, "bo", Role.OPERATOR)
+    with TestClient(make_app(**OFF_LOOPBACK)) as api:
+        ids = [
+            api.post(INCIDENTS, json={**REPORT, "title": title}, headers=ana.headers).json()["id"]
+            for title in ("mine", "theirs", "late")
+        ]
+        assert api.post(f"{INCIDENTS}/{ids[0]}/ack", json={}, headers=ana.headers).is_success
+        assert api.post(f"{INCIDENTS}/{ids[1]}/ack", json={}, headers=bo.headers).is_success
+        engine = create_database_engine(database_url)
+        with writing_session(engine) as session:
+            session.execute(
+                update(Incident).where(Incident.id == ids[2]).values(response_breached=True)
+            )
+        engine.dispose()
+        sign_in(api)
+
+        def titles(**filters: str) -> list[str]:
+            rows = api.get("/console/queue", params=filters).text.split('data-incident="')[1:]
+            return sorted(row.split('">', 2)[2].split("<")[0] for row in rows)
+
+        assert titles() == ["late", "mine", "theirs"]
+        assert titles(mine="1") == ["mine"]
+        assert titles(breached="1") == ["late"]
+        assert titles(mine="1", breached="1") == []
+        page = api.get("/", params={"mine": "1"}).text
+        assert 'name="mine" value="1" checked' in page

@@ -1,0 +1,192 @@
+"""The console's incident pages: one incident with its clocks, alerts, timeline and the actions
+the viewer's role allows; and the form to report an incident.
+
+A form posts to the page; the page calls `incident.actions`, as the API's routes do, and
+answers with a redirect to the incident, or with the page again and the server's reason (the
+status the API would give: 403 role, 409 state, 422 value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from access.audit import Caller
+from access.guard import caller_of
+from access.roles import Role
+from console.clocks import incident_clocks
+from console.desk import (
+    ConsoleDesk,
+    Desk,
+    Language,
+    Looking,
+    answer_page,
+    form_fields,
+    refused,
+)
+from core.bounds import MAX_ROW_ID
+from core.errors import ApiError
+from incident import actions
+from incident.actions import IncidentDesk
+from incident.queries import get_incident
+from incident.requests import ActionBody, Channel, CloseBody, NoteBody, ReclassifyBody, ReportBody
+from rules.schema import Category, Impact
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+IncidentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+# Each form of the detail page: the role it needs, its body, and the action it calls.
+Action = Callable[[IncidentDesk, Caller, int, Any], dict[str, Any]]
+_ACTIONS: dict[str, tuple[Role, type[Any], Action]] = {
+    "ack": (Role.OPERATOR, ActionBody, actions.acknowledge),
+    "resolve": (Role.OPERATOR, ActionBody, actions.resolve),
+    "close": (Role.OPERATOR, CloseBody, actions.close),
+    "reopen": (Role.OPERATOR, ActionBody, actions.reopen),
+    "note": (Role.OPERATOR, NoteBody, actions.add_note),
+    "reclassify": (Role.MANAGER, ReclassifyBody, actions.reclassify),
+}
+# Which actions each state offers (the server still decides: a stale page meets a 409).
+_OFFERED = {
+    "open": ("ack", "resolve"),
+    "acknowledged": ("resolve",),
+    "resolved": ("close", "reopen"),
+    "closed": ("reopen",),
+}
+
+
+@router.get("/incidents/new")
+async def report_page(
+    request: Request, viewer: Looking, desk: Desk, lang: Language = None
+) -> Response:
+    if viewer.caller is None:
+        return RedirectResponse("/login", status_code=303)
+    return answer_page(request, viewer, "report_incident.html.j2", _report_choices(desk, {}))
+
+
+@router.post("/incidents/new")
+async def report_form(request: Request, viewer: Looking, desk: Desk) -> Response:
+    fields = await form_fields(request)
+    try:
+        caller = await caller_of(request, Role.OPERATOR)
+        body = ReportBody(**_report_body(fields, viewer.zone))
+        created = await run_in_threadpool(actions.report, desk.incidents, caller, body)
+    except (ApiError, ValueError, LookupError) as error:
+        problem = refused(error)
+        context = {**_report_choices(desk, fields), "error": problem}
+        return answer_page(
+            request, viewer, "report_incident.html.j2", context, status_code=problem.status
+        )
+    return RedirectResponse(f"/incidents/{created['id']}", status_code=303)
+
+
+def _report_body(fields: dict[str, str], zone: str) -> dict[str, Any]:
+    """The manual report's body from the form: the start time typed in the viewer's zone."""
+    body: dict[str, Any] = {
+        name: fields[name]
+        for name in ("title", "service", "priority", "impact", "category", "reporter", "channel")
+        if name in fields
+    }
+    if "started_at" in fields:
+        try:
+            typed = datetime.fromisoformat(fields["started_at"])
+        except ValueError:
+            message = f"started_at: not a date and time: {fields['started_at']!r}"
+            raise ApiError(422, "invalid_payload", message) from None
+        body["started_at"] = typed if typed.tzinfo else typed.replace(tzinfo=ZoneInfo(zone))
+    return body
+
+
+def _report_choices(desk: ConsoleDesk, fields: dict[str, str]) -> dict[str, Any]:
+    rules = desk.incidents.rules.current
+    return {
+        "page": "report",
+        "fields": fields,
+        "priorities": list(rules.priorities),
+        "services": sorted(rules.services),
+        "impacts": [impact.value for impact in Impact],
+        "categories": [category.value for category in Category],
+        "channels": [channel.value for channel in Channel],
+    }
+
+
+@router.get("/incidents/{incident_id}")
+async def incident_page(
+    request: Request, incident_id: IncidentId, viewer: Looking, desk: Desk, lang: Language = None
+) -> Response:
+    if viewer.caller is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        context = await run_in_threadpool(_detail, desk, incident_id)
+    except ApiError as missing:
+        return answer_page(
+            request, viewer, "error.html.j2", {"error": missing}, status_code=missing.status
+        )
+    return answer_page(request, viewer, "incident.html.j2", context)
+
+
+@router.post("/incidents/{incident_id}/{action}")
+async def incident_action(
+    request: Request, incident_id: IncidentId, action: str, viewer: Looking, desk: Desk
+) -> Response:
+    if action not in _ACTIONS:
+        raise ApiError(404, "not_found", f"no action {action!r}; known: {sorted(_ACTIONS)}")
+    needed, body_type, apply = _ACTIONS[action]
+    fields = await form_fields(request)
+    try:
+        caller = await caller_of(request, needed)
+        body = body_type(**fields)
+        await run_in_threadpool(apply, desk.incidents, caller, incident_id, body)
+    except (ApiError, ValueError, LookupError) as error:
+        problem = refused(error)
+        context = {**await run_in_threadpool(_detail, desk, incident_id), "error": problem}
+        context["failed_action"] = action
+        return answer_page(request, viewer, "incident.html.j2", context, status_code=problem.status)
+    return RedirectResponse(f"/incidents/{incident_id}#timeline", status_code=303)
+
+
+def _detail(desk: ConsoleDesk, incident_id: int) -> dict[str, Any]:
+    incidents = desk.incidents
+    rules = incidents.rules.current
+    with incidents.sessions() as session:
+        detail = get_incident(session, incident_id)
+        if detail is None:
+            raise ApiError(404, "not_found", f"incident {incident_id} not found")
+        session.expunge_all()
+    incident = detail.incident
+    return {
+        "page": "incident",
+        "incident": incident,
+        "clocks": incident_clocks(incident, incidents.clock()),
+        "alerts": [_alert_view(alert) for alert in detail.alerts],
+        "timeline": detail.timeline,
+        "offered": _OFFERED.get(incident.state, ()),
+        "priorities": list(rules.priorities),
+        "impacts": [impact.value for impact in Impact],
+        "categories": [category.value for category in Category],
+    }
+
+
+def _alert_view(alert: Any) -> dict[str, Any]:
+    annotations = alert.annotations or {}
+    return {
+        "alert": alert,
+        "generator_url": _safe_link(alert.generator_url),
+        "runbook_url": _safe_link(annotations.get("runbook_url")),
+    }
+
+
+def _safe_link(url: object) -> str | None:
+    """`url` if a browser may follow it from the page (http or https), else None: a label
+    value is whatever a rule wrote, and `javascript:` is not a link."""
+    if not isinstance(url, str) or not url:
+        return None
+    return url if urlsplit(url).scheme in ("http", "https") else None
