@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e messages bench bench-rules bench-report bench-metrics clean
+.PHONY: run test lint unit integration e2e messages bench bench-rules bench-report bench-metrics clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,7 @@ clean:
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F console/babel.cfg -k N_ -o console/locales/console.pot console
 	$(BIN)/pybabel update -i console/locales/console.pot -d console/locales -D console --no-fuzzy-matching
+
+# The console's screenshots in docs/screenshots/ (demo data, Chromium; Chinese needs a CJK font).
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
