@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -27,15 +27,17 @@ from console.desk import (
     Desk,
     Language,
     Looking,
+    Viewer,
     answer_page,
     form_fields,
     refused,
 )
+from console.i18n import Words
 from core.bounds import MAX_ROW_ID
 from core.errors import ApiError
 from incident import actions
 from incident.actions import IncidentDesk
-from incident.queries import get_incident
+from incident.queries import incident_page as read_incident_page
 from incident.requests import ActionBody, Channel, CloseBody, NoteBody, ReclassifyBody, ReportBody
 from rules.schema import Category, Impact
 
@@ -125,7 +127,7 @@ async def incident_page(
     if viewer.caller is None:
         return RedirectResponse("/login", status_code=303)
     try:
-        context = await run_in_threadpool(_detail, desk, incident_id)
+        context = await run_in_threadpool(_detail, desk, incident_id, viewer)
     except ApiError as missing:
         return answer_page(
             request, viewer, "error.html.j2", {"error": missing}, status_code=missing.status
@@ -147,27 +149,29 @@ async def incident_action(
         await run_in_threadpool(apply, desk.incidents, caller, incident_id, body)
     except (ApiError, ValueError, LookupError) as error:
         problem = refused(error)
-        context = {**await run_in_threadpool(_detail, desk, incident_id), "error": problem}
+        detail = await run_in_threadpool(_detail, desk, incident_id, viewer)
+        context = {**detail, "error": problem}
         context["failed_action"] = action
         return answer_page(request, viewer, "incident.html.j2", context, status_code=problem.status)
     return RedirectResponse(f"/incidents/{incident_id}#timeline", status_code=303)
 
 
-def _detail(desk: ConsoleDesk, incident_id: int) -> dict[str, Any]:
+def _detail(desk: ConsoleDesk, incident_id: int, viewer: Viewer) -> dict[str, Any]:
     incidents = desk.incidents
     rules = incidents.rules.current
     with incidents.sessions() as session:
-        detail = get_incident(session, incident_id)
+        detail = read_incident_page(session, incident_id)
         if detail is None:
             raise ApiError(404, "not_found", f"incident {incident_id} not found")
         session.expunge_all()
     incident = detail.incident
+    words = Words.of(viewer.language, viewer.zone)
     return {
         "page": "incident",
         "incident": incident,
         "clocks": incident_clocks(incident, incidents.clock()),
-        "alerts": [_alert_view(alert) for alert in detail.alerts],
-        "timeline": detail.timeline,
+        "alerts": [_alert_line(alert, words) for alert in detail.alerts],
+        "timeline": [_event_line(event, words) for event in detail.timeline],
         "offered": _OFFERED.get(incident.state, ()),
         "priorities": list(rules.priorities),
         "impacts": [impact.value for impact in Impact],
@@ -175,13 +179,62 @@ def _detail(desk: ConsoleDesk, incident_id: int) -> dict[str, Any]:
     }
 
 
-def _alert_view(alert: Any) -> dict[str, Any]:
+class AlertLine(NamedTuple):
+    """An alert as the page lists it: worded for the viewer, labels and annotations sorted by
+    name, links only where a browser may follow them. Made here, once per alert, not in the
+    template: an incident may have thousands."""
+
+    id: int
+    status: str
+    starts: str
+    ends: str
+    labels: list[tuple[str, Any]]
+    annotations: list[tuple[str, Any]]
+    generator_url: str | None
+    runbook_url: str | None
+
+
+def _alert_line(alert: Any, words: Words) -> AlertLine:
     annotations = alert.annotations or {}
-    return {
-        "alert": alert,
-        "generator_url": _safe_link(alert.generator_url),
-        "runbook_url": _safe_link(annotations.get("runbook_url")),
-    }
+    return AlertLine(
+        alert.id,
+        words.word(alert.status),
+        words.time(alert.starts_at),
+        words.time(alert.ends_at),
+        sorted((alert.labels or {}).items()),
+        sorted(annotations.items()),
+        _safe_link(alert.generator_url),
+        _safe_link(annotations.get("runbook_url")),
+    )
+
+
+class EventLine(NamedTuple):
+    """A timeline entry as the page lists it, with each field it changed: (name, before,
+    after), "—" where absent."""
+
+    kind: str
+    kind_word: str
+    at: str  # RFC 3339, for <time datetime>
+    when: str
+    actor: str
+    via: str | None
+    changes: list[tuple[str, Any, Any]]
+    note: str | None
+
+
+def _event_line(event: Any, words: Words) -> EventLine:
+    before, after = event.before or {}, event.after or {}
+    changes = [(key, before.get(key, "—"), after.get(key, "—")) for key in {**before, **after}]
+    return EventLine(
+        event.kind,
+        words.word(event.kind),
+        event.at.isoformat(),
+        words.time(event.at),
+        event.actor,
+        event.via,
+        changes,
+        event.note,
+    )
 
 
 def _safe_link(url: object) -> str | None:

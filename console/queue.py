@@ -5,27 +5,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from console.clocks import tone
+from console.i18n import Words
 
-__all__ = ["QueueIncident", "QueueRow", "queue_rows"]
+__all__ = ["QueueIncident", "QueueLine", "QueueRow", "queue_lines", "queue_rows"]
 
 
 class QueueIncident(Protocol):
-    """What the queue reads of an incident."""
+    """What the queue reads of an incident (an ORM object, or a plain tuple of it)."""
 
-    id: int
-    title: str
-    service: str
-    priority: str
-    state: str
-    opened_at: datetime
-    acknowledged_at: datetime | None
-    response_due_at: datetime | None
-    resolution_due_at: datetime | None
-    response_breached: bool
-    resolution_breached: bool
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def opened_at(self) -> datetime: ...
+    @property
+    def acknowledged_at(self) -> datetime | None: ...
+    @property
+    def response_due_at(self) -> datetime | None: ...
+    @property
+    def resolution_due_at(self) -> datetime | None: ...
+    @property
+    def response_breached(self) -> bool: ...
+    @property
+    def resolution_breached(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +81,37 @@ def _row(incident: QueueIncident, now: datetime) -> QueueRow:
     left = due - now
     colour = tone(left, due - start, breached)
     return QueueRow(incident, now - incident.opened_at, clock, due, left, colour)
+
+
+class QueueLine(NamedTuple):
+    """One row as the page shows it, every cell worded for the viewer."""
+
+    id: int
+    tone: str
+    priority: str
+    state: str
+    service: str
+    title: str
+    age: str
+    due: str  # when the running clock's target falls, in the viewer's zone
+    clock: str  # "response due in 12 min", "resolution overdue by 1 h 05 min", "—"
+
+
+def queue_lines(rows: Sequence[QueueRow], words: Words) -> list[QueueLine]:
+    """`rows` in the viewer's language and zone."""
+    return [
+        QueueLine(
+            row.incident.id,
+            row.tone,
+            row.incident.priority,
+            words.word(row.incident.state),
+            row.incident.service,
+            row.incident.title,
+            words.span(row.age),
+            words.time(row.due_at),
+            "—"
+            if row.clock is None or row.left is None
+            else words.running_clock(row.clock, row.left),
+        )
+        for row in rows
+    ]

@@ -21,16 +21,28 @@ from access.guard import AUTHENTICATOR, allowed
 from access.logins import set_session_cookie, sign_in
 from access.sessions import end_session
 from console import account_pages, incident_pages, report_pages, service_pages
-from console.desk import SLOT, ConsoleDesk, Desk, Language, Looking, Text, answer_page, form_fields
-from console.queue import queue_rows
+from console.desk import (
+    SLOT,
+    ConsoleDesk,
+    Desk,
+    Language,
+    Looking,
+    Text,
+    Viewer,
+    answer_page,
+    form_fields,
+)
+from console.i18n import Words
+from console.queue import queue_lines, queue_rows
 from core.database import writing_session
 from core.errors import ApiError
-from incident.queries import IncidentQuery, list_incidents
+from incident.queries import IncidentQuery, queue_incidents
 from incident.store import ACTIVE_STATES
 
 __all__ = ["ConsoleDesk", "install", "router"]
 
 STATIC = Path(__file__).parent / "static"
+# The most a queue page lists; beyond, it says so and lists the newest (narrow the filters).
 QUEUE_LIMIT = 5_000
 
 
@@ -110,7 +122,7 @@ class QueueFilters:
             breached=True if self.breached else None,
             # Mine: what I acknowledged (nobody, if I am not a person).
             acknowledged_by=(person or "") if self.mine else None,
-            limit=QUEUE_LIMIT,
+            limit=QUEUE_LIMIT + 1,
         )
 
 
@@ -142,7 +154,7 @@ async def queue_page(
 ) -> Response:
     if viewer.caller is None:
         return RedirectResponse("/login", status_code=303)
-    queue = await run_in_threadpool(_queue, desk, filters, viewer.caller.principal.name)
+    queue = await run_in_threadpool(_queue, desk, filters, viewer)
     return answer_page(request, viewer, "queue.html.j2", {**queue, "page": "queue"})
 
 
@@ -152,17 +164,20 @@ async def queue_fragment(
 ) -> Response:
     if viewer.caller is None:
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
-    queue = await run_in_threadpool(_queue, desk, filters, viewer.caller.principal.name)
+    queue = await run_in_threadpool(_queue, desk, filters, viewer)
     return answer_page(request, viewer, "queue_rows.html.j2", queue)
 
 
-def _queue(desk: ConsoleDesk, filters: QueueFilters, person: str) -> dict[str, Any]:
+def _queue(desk: ConsoleDesk, filters: QueueFilters, viewer: Viewer) -> dict[str, Any]:
     incidents = desk.incidents
     rules = incidents.rules.current
+    person = viewer.caller.principal.name if viewer.caller else None
     with incidents.sessions() as session:
-        found, _ = list_incidents(session, filters.query(person))
+        found = queue_incidents(session, filters.query(person))
+    rows = queue_rows(found[:QUEUE_LIMIT], list(rules.priorities), incidents.clock())
     return {
-        "rows": queue_rows(found, list(rules.priorities), incidents.clock()),
+        "lines": queue_lines(rows, Words.of(viewer.language, viewer.zone)),
+        "truncated": len(found) > QUEUE_LIMIT,
         "filters": filters,
         "priorities": list(rules.priorities),
     }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+import console.routes
 from access.roles import Role
 from core.database import create_database_engine, writing_session
 from incident.models import Incident
@@ -125,3 +127,21 @@ def test_the_queue_filters_what_i_acknowledged_and_what_breached(
         assert titles(mine="1", breached="1") == []
         page = api.get("/", params={"mine": "1"}).text
         assert 'name="mine" value="1" checked' in page
+
+
+def test_a_queue_longer_than_a_page_says_so_and_lists_the_newest(
+    make_app: AppFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console.routes, "QUEUE_LIMIT", 2)
+    ana = add_account(database_url, "ana", Role.OPERATOR)
+    with TestClient(make_app(**OFF_LOOPBACK)) as api:
+        for title in ("first", "second", "third"):
+            made = api.post(INCIDENTS, json={**REPORT, "title": title}, headers=ana.headers)
+            assert made.status_code == 201
+        sign_in(api)
+        page = api.get("/").text
+        assert "More than 2 active incidents: the newest 2 are listed." in page
+        rows = page.split('data-incident="')[1:]
+        assert sorted(row.split('">', 2)[2].split("<")[0] for row in rows) == ["second", "third"]
+        chinese = api.get("/console/queue", params={"lang": "zh-CN"}).text
+        assert "活动事件超过 2 个" in chinese

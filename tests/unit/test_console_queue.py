@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from console.i18n import duration, local_time, negotiate, translations
-from console.queue import queue_rows
+from console.i18n import Words, duration, local_time, negotiate, translations
+from console.queue import queue_lines, queue_rows
 
 NOW = datetime(2026, 11, 21, 23, 0, tzinfo=UTC)
 
@@ -62,6 +62,32 @@ def test_a_clock_is_amber_under_a_quarter_left_and_red_once_breached() -> None:
     )
     [row] = queue_rows([acknowledged], ["P1"], NOW)
     assert (row.clock, row.due_at) == ("resolution", opened + timedelta(hours=4))
+
+
+def test_each_row_is_worded_in_the_viewer_s_language_and_zone() -> None:
+    opened = NOW - timedelta(minutes=50)
+    rows = queue_rows(
+        [
+            Incident(1, "P1", opened, opened + timedelta(minutes=60), title="<b>disk</b>"),
+            Incident(2, "P1", opened, opened + timedelta(minutes=40), response_breached=True),
+            Incident(3, "P9", opened, None, state="acknowledged", acknowledged_at=opened),
+        ],
+        ["P1"],
+        NOW,
+    )
+    english = queue_lines(rows, Words.of("en", "Europe/Berlin"))
+    late, due, unmeasured = english
+    assert (late.id, late.tone, late.clock) == (2, "red", "response overdue by 10 min")
+    assert (due.clock, due.due, due.age) == (
+        "response due in 10 min",
+        "2026-11-22 00:10 CET",
+        "50 min",
+    )
+    assert due.title == "<b>disk</b>"  # the template escapes it, once
+    assert (unmeasured.clock, unmeasured.due, unmeasured.state) == ("—", "—", "acknowledged")
+    chinese = queue_lines(rows, Words.of("zh-CN", "Asia/Shanghai"))
+    assert chinese[0].clock == "响应已超时 10 分钟"
+    assert (chinese[1].due, chinese[2].state) == ("2026-11-22 07:10 CST", "处理中")
 
 
 def test_the_language_is_the_page_s_then_the_person_s_then_the_browser_s() -> None:
