@@ -29,6 +29,8 @@ class Account(Base):
     display_name: Mapped[str] = mapped_column(Text, default="")
     email: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(Text)
+    # Ids in chat tools, to mention the person in a group: {"feishu": "ou_…", "slack": "U…"}.
+    chat_ids: Mapped[dict[str, str] | None] = mapped_column(JsonLabels)
     timezone: Mapped[str | None] = mapped_column(String(100))
     language: Mapped[str] = mapped_column(String(10), default="en")
     role: Mapped[str | None] = mapped_column(String(20))

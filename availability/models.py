@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Index, String, Text
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, BigId, UTCDateTime
 
-__all__ = ["DowntimeCounter", "MaintenanceWindow"]
+__all__ = ["DowntimeCounter", "MaintenanceSilence", "MaintenanceWindow"]
 
 
 class MaintenanceWindow(Base):
@@ -51,3 +51,29 @@ class DowntimeCounter(Base):
     settled_through_us: Mapped[int] = mapped_column(BigInteger)
     settled_us: Mapped[int] = mapped_column(BigInteger)
     exported_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class MaintenanceSilence(Base):
+    """The Alertmanager silence of one maintenance occurrence.
+
+    `occurrence` names the occurrence (`rule/<hash>/<start>` for a window of the rule file,
+    `api/<id>/<start>` for a planned one); `silence_id` is Alertmanager's, once created.
+    `state`: `pending` (to create or update), `active`, `expired` (its window was deleted or
+    edited away), `failed` (the last attempt failed: retried at the next run).
+    """
+
+    __tablename__ = "maintenance_silences"
+    __table_args__ = (Index("ix_maintenance_silences_service", "service"),)
+
+    occurrence: Mapped[str] = mapped_column(String(200), primary_key=True)
+    service: Mapped[str] = mapped_column(Text)
+    window_id: Mapped[int | None] = mapped_column(BigInteger)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    matchers: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    silence_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -120,6 +120,15 @@ class Notification(Base):
             postgresql_where=text("state = 'pending'"),
             sqlite_where=text("state = 'pending'"),
         ),
+        # A message waits for the earlier ones of its incident and contact: their order holds.
+        Index(
+            "ix_notifications_pending_stream",
+            "incident_id",
+            "contact",
+            "id",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -137,6 +146,8 @@ class Notification(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The contact's channels this message was delivered on so far: a retry sends only the rest.
+    channels_done: Mapped[list[str] | None] = mapped_column(JsonLabels)
 
 
 class NotificationAttempt(Base):
@@ -152,3 +163,5 @@ class NotificationAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_seconds: Mapped[float] = mapped_column(Float)
+    channel: Mapped[str | None] = mapped_column(String(64))  # None: the contact's webhook
+    person: Mapped[str | None] = mapped_column(String(100))  # whom it was for, if a person

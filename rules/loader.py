@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from rules.policy import RuleFile, compile_rule_file
+from rules.reaching import reference_problems
 from rules.schema import RuleFileSpec
 from rules.templates import TitleTemplate, TitleTemplateError
 
@@ -234,6 +235,7 @@ def _reference_problems(spec: RuleFileSpec) -> Iterator[tuple[Location, str]]:
                 _unknown("calendar", priority.calendar, calendars),
             )
     yield from _escalation_problems(spec)
+    yield from reference_problems(spec.contacts, spec.channels, spec.rotations, calendars)
     services = [service.name for service in spec.services]
     for index, window in enumerate(spec.maintenance):
         if window.service not in services:

@@ -28,6 +28,7 @@ from pydantic import (
 from rules.calendars import parse_hours
 from rules.durations import Duration, parse_duration
 from rules.matchers import Matcher, parse_matcher
+from rules.reaching import ChannelSpec, ContactSpec, RotationSpec, expand_environment
 
 __all__ = [
     "CalendarSpec",
@@ -239,13 +240,6 @@ class EscalationStepSpec(_Section):
     unless: Literal["resolved", "acknowledged"] = "resolved"
 
 
-class ContactSpec(_Section):
-    """Where a contact is notified; without a webhook, notifications are only recorded."""
-
-    webhook: Annotated[str, Field(pattern=r"^https?://[^\s/]+")] | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-
-
 class MaintenanceSpec(_Section):
     """Planned downtime: one-off (`start`, `end`) or recurring (`cron`, `duration`)."""
 
@@ -304,4 +298,9 @@ class RuleFileSpec(_Section):
     calendars: dict[Name, CalendarSpec] = Field(default_factory=dict)
     escalation: dict[Name, list[EscalationStepSpec]] = Field(default_factory=dict)
     contacts: dict[Name, ContactSpec] = Field(default_factory=dict)
+    # `${NAME}` in a channel's settings is the environment variable NAME (secrets, tokens).
+    channels: Annotated[dict[Name, ChannelSpec], BeforeValidator(expand_environment)] = Field(
+        default_factory=dict
+    )
+    rotations: dict[Name, RotationSpec] = Field(default_factory=dict)
     maintenance: list[MaintenanceSpec] = Field(default_factory=list)

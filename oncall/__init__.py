@@ -1,0 +1,1 @@
+"""On call and reaching people: rotations, channels, messages, acknowledging from a message."""
