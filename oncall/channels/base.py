@@ -43,6 +43,9 @@ class Message:
     html: str | None = None
     link: str | None = None  # the incident's page in the console
     ack_link: str | None = None  # acknowledges the incident as the recipient
+    # The words on `link` and `ack_link` where a channel shows them as buttons or links.
+    link_label: str = "Open incident"
+    ack_label: str = "Acknowledge"
 
 
 @dataclass(frozen=True, slots=True)
