@@ -30,6 +30,7 @@ from availability.resources import (
     ServicePage,
     maintenance_resource,
 )
+from availability.silence_records import silences_of_windows
 from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant, StorableText
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses, validation_details
@@ -126,14 +127,16 @@ def get_maintenance(
     current = desk.rules.current
     with desk.sessions() as session:
         definitions = service.maintenance_definitions(session, rules=current, name=service_name)
+        silences = silences_of_windows(session, definitions, now=desk.clock())
     items = [
         maintenance_resource(
             definition,
             service.occurrences_of(definition, current, start, end)
             if start is not None and end is not None
             else None,
+            silences=of_window,
         )
-        for definition in definitions
+        for definition, of_window in zip(definitions, silences, strict=True)
     ]
     return JSONBody({"items": items, "next_cursor": None})
 

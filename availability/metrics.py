@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -21,9 +21,10 @@ from prometheus_client.registry import Collector
 
 from availability.figures import MICROS_PER_SECOND
 from availability.live import CurrentState
+from availability.silences import SilenceState
 from availability.snapshot import LiveFigures, PeriodFigures
 
-__all__ = ["Refreshed", "SlaCollector"]
+__all__ = ["MAINTENANCE_SILENCES", "Refreshed", "SilenceStatesCollector", "SlaCollector"]
 
 T = TypeVar("T")
 
@@ -186,3 +187,35 @@ class SlaCollector(Collector):
         for service, priority, state, count in sorted(rows):
             open_incidents.add_metric([service, priority, state], float(count))
         return [availability, target, budget, downtime, up, open_incidents]
+
+
+MAINTENANCE_SILENCES = "slakeeper_maintenance_silences"
+
+
+class SilenceStatesCollector(Collector):
+    """`slakeeper_maintenance_silences{state}`: the Alertmanager silences of maintenance
+    occurrences not ended yet, by state, every state shown (from 0); `read()` is called at
+    scrape time only."""
+
+    def __init__(self, read: Callable[[], Mapping[SilenceState, int]]) -> None:
+        self._read = read
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        counts = self._read()
+        for state in SilenceState:
+            family.add_metric([state.value], float(counts.get(state, 0)))
+        return [family]
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            MAINTENANCE_SILENCES,
+            "Alertmanager silences of maintenance occurrences not ended yet (each gets one a "
+            "day ahead), by state; failed ones are retried every minute, and until one "
+            "succeeds its planned work pages people.",
+            labels=["state"],
+        )

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from availability.maintenance import MaintenanceDefinition
+from availability.silences import SilenceRecord
 from core.wire import rfc3339
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "MaintenanceResource",
     "ServicePage",
     "ServiceResource",
+    "SilenceResource",
     "maintenance_resource",
 ]
 
@@ -73,6 +75,24 @@ class Occurrence(BaseModel):
     end: datetime
 
 
+class SilenceResource(BaseModel):
+    """The Alertmanager silence of one occurrence (with `SLAKEEPER_ALERTMANAGER_URL`)."""
+
+    occurrence: str = Field(examples=["api/12/2026-11-28T18:00:00Z"])
+    start: datetime
+    end: datetime
+    state: Literal["pending", "active", "expired", "failed"] = Field(
+        description="active: Alertmanager holds it (pending there until the occurrence "
+        "starts); failed: the last attempt failed, retried every minute; expired: the window "
+        "no longer asks for it"
+    )
+    silence_id: str | None = Field(description="Alertmanager's id, once it has one")
+    matchers: str = Field(examples=['service="payments"'])
+    attempts: int = Field(description="failed attempts since the last success")
+    last_error: str | None
+    updated_at: datetime | None
+
+
 class MaintenanceResource(BaseModel):
     """A maintenance window: one-off (`start`, `end`) or recurring (`cron`, `duration`)."""
 
@@ -90,6 +110,11 @@ class MaintenanceResource(BaseModel):
     occurrences: list[Occurrence] | None = Field(
         default=None, description="listed when the query gives from and to"
     )
+    silences: list[SilenceResource] | None = Field(
+        default=None,
+        description="in the list: the Alertmanager silences of its occurrences not ended yet "
+        "(each occurrence gets one a day ahead, with SLAKEEPER_ALERTMANAGER_URL set)",
+    )
 
 
 class MaintenancePage(BaseModel):
@@ -104,9 +129,12 @@ class CancelledWindow(BaseModel):
 
 
 def maintenance_resource(
-    definition: MaintenanceDefinition, occurrences: list[tuple[datetime, datetime]] | None = None
+    definition: MaintenanceDefinition,
+    occurrences: list[tuple[datetime, datetime]] | None = None,
+    silences: list[SilenceRecord] | None = None,
 ) -> dict[str, Any]:
-    """A window as the API shows it (`MaintenanceResource`), with its occurrences if given."""
+    """A window as the API shows it (`MaintenanceResource`), with its occurrences and its
+    silences if given."""
     resource: dict[str, Any] = {
         "id": definition.id,
         "origin": definition.origin.value,
@@ -124,7 +152,24 @@ def maintenance_resource(
         resource["occurrences"] = [
             {"start": rfc3339(start), "end": rfc3339(end)} for start, end in occurrences
         ]
+    if silences is not None:
+        resource["silences"] = [silence_resource(silence) for silence in silences]
     return resource
+
+
+def silence_resource(silence: SilenceRecord) -> dict[str, Any]:
+    """An occurrence's silence as the API shows it (`SilenceResource`)."""
+    return {
+        "occurrence": silence.occurrence,
+        "start": rfc3339(silence.starts_at),
+        "end": rfc3339(silence.ends_at),
+        "state": silence.state.value,
+        "silence_id": silence.silence_id,
+        "matchers": silence.matchers,
+        "attempts": silence.attempts,
+        "last_error": silence.last_error,
+        "updated_at": rfc3339(silence.updated_at),
+    }
 
 
 class _Figures(BaseModel):

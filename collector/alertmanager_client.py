@@ -14,7 +14,13 @@ from pydantic import (
 
 from collector.alertmanager_answers import AlertmanagerSnapshot, parse_alerts, parse_started_at
 
-__all__ = ["AlertmanagerUnavailable", "alertmanager_endpoint", "read_alertmanager", "shown_url"]
+__all__ = [
+    "AlertmanagerUnavailable",
+    "alertmanager_endpoint",
+    "read_alertmanager",
+    "scrubbed_error",
+    "shown_url",
+]
 
 
 class AlertmanagerUnavailable(Exception):
@@ -64,7 +70,7 @@ def _get(client: httpx.Client, url: httpx.URL, params: dict[str, str]) -> bytes:
     except httpx.HTTPError as error:
         # `from None`: a chained traceback would show the request, credentials included.
         raise AlertmanagerUnavailable(
-            f"cannot reach Alertmanager at {shown_url(url)}: {_scrubbed(error, url)}"
+            f"cannot reach Alertmanager at {shown_url(url)}: {scrubbed_error(error, url)}"
         ) from None
     if not response.is_success:
         raise AlertmanagerUnavailable(
@@ -73,8 +79,9 @@ def _get(client: httpx.Client, url: httpx.URL, params: dict[str, str]) -> bytes:
     return response.content
 
 
-def _scrubbed(error: httpx.HTTPError, url: httpx.URL) -> str:
-    # The error may quote the URL: hide its credentials and query (whole first, then parts).
+def scrubbed_error(error: httpx.HTTPError, url: httpx.URL) -> str:
+    """`error` as text, with `url`'s credentials and query values, should it quote them,
+    hidden (whole first, then parts)."""
     text = f"{type(error).__name__}: {error}"
     parts = (url.query.decode(), url.userinfo.decode(), url.password, url.username)
     query_values = (value for _name, value in url.params.multi_items())

@@ -21,6 +21,7 @@ from access.roles import Role
 from availability import planning, service
 from availability.overview import month_timeline, month_to_date
 from availability.periods import month_period
+from availability.silence_records import silences_of_windows
 from console.desk import ConsoleDesk, Desk, Language, Looking, answer_page, form_fields, refused
 from console.timeline import month_bars
 from core.bounds import MAX_ROW_ID
@@ -119,10 +120,13 @@ def _grafana_link(grafana_url: str | None, name: str) -> str | None:
 def _windows(
     session: Any, desk: ConsoleDesk, name: str | None, now: datetime
 ) -> list[dict[str, Any]]:
-    """Each window with its occurrences from PAST ago to AHEAD, in the service's zone."""
+    """Each window with its occurrences from PAST ago to AHEAD, in the service's zone, and
+    the Alertmanager silences of those not ended."""
     rules = desk.availability.rules.current
+    definitions = service.maintenance_definitions(session, rules=rules, name=name)
+    silences = silences_of_windows(session, definitions, now=now)
     views = []
-    for definition in service.maintenance_definitions(session, rules=rules, name=name):
+    for definition, of_window in zip(definitions, silences, strict=True):
         occurrences = service.occurrences_of(definition, rules, now - PAST, now + AHEAD)
         views.append(
             {
@@ -131,6 +135,8 @@ def _windows(
                 "past": [o for o in occurrences if o[1] <= now][-3:],
                 "current": [o for o in occurrences if o[0] <= now < o[1]],
                 "upcoming": [o for o in occurrences if o[0] > now][:5],
+                # Each occurrence's Alertmanager silence, by its start (a day ahead at most).
+                "silences": {silence.starts_at: silence for silence in of_window},
             }
         )
     return views

@@ -96,12 +96,14 @@ def test_the_scheduler_escalates_and_sends_then_stops_cleanly(
     assert count(engine, select(func.count()).select_from(EscalationFiring)) == 1
 
 
-def test_reconciliation_is_scheduled_only_with_an_alertmanager_url(engine: Engine) -> None:
+def test_reconciliation_and_silences_are_scheduled_only_with_an_alertmanager_url(
+    engine: Engine,
+) -> None:
     rules = rule_file()
     scheduler = JobScheduler(
         engine, rules=lambda: rules, clock=lambda: T0, alertmanager_url="http://127.0.0.1:9093"
     )
-    assert scheduler.job_ids == ["outbox", "reconcile", "sla"]
+    assert scheduler.job_ids == ["outbox", "reconcile", "silences", "sla"]
     scheduler.shutdown()  # never started: only closes its HTTP client
 
 

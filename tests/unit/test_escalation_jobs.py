@@ -20,14 +20,15 @@ def test_a_full_page_means_there_may_be_more_incidents_after_its_last_one() -> N
 
 def test_by_default_escalation_runs_every_15_s_sending_every_5_s_reconciling_every_60_s() -> None:
     intervals = Intervals()
-    assert (intervals.sla, intervals.outbox, intervals.reconcile) == (
+    assert (intervals.sla, intervals.outbox, intervals.reconcile, intervals.silences) == (
         timedelta(seconds=15),
         timedelta(seconds=5),
+        timedelta(seconds=60),
         timedelta(seconds=60),
     )
 
 
-@pytest.mark.parametrize("name", ["sla", "outbox", "reconcile"])
+@pytest.mark.parametrize("name", ["sla", "outbox", "reconcile", "silences"])
 def test_an_interval_that_is_not_positive_is_refused_by_name(name: str) -> None:
     with pytest.raises(ValueError, match=f"the {name} interval must be positive"):
         Intervals(**{name: timedelta(0)})
