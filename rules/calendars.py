@@ -52,6 +52,8 @@ class Calendar(Protocol):
 
     def is_open(self, at: datetime) -> bool: ...
 
+    def open_spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...
+
 
 def _aware_utc(value: datetime, what: str) -> datetime:
     """Return `value` in UTC, refusing naive datetimes."""
@@ -85,6 +87,11 @@ class AlwaysOpen:
         """Return True: this calendar never closes."""
         _aware_utc(at, "at")
         return True
+
+    def open_spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """[start, end) whole, when not empty."""
+        start, end = _aware_utc(start, "start"), _aware_utc(end, "end")
+        return [(start, end)] if end > start else []
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,22 @@ class BusinessCalendar:
                     total += hi - lo
             day += _ONE_DAY
         return total
+
+    def open_spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The open parts of [start, end), in order, adjacent days' windows joined."""
+        start, end = _aware_utc(start, "start"), _aware_utc(end, "end")
+        spans: list[tuple[datetime, datetime]] = []
+        day, last = self._day_of(start), self._day_of(end) if end > start else None
+        while last is not None and day <= last:
+            if self._is_business_day(day):
+                lo, hi = self._window(day)
+                lo, hi = max(lo, start), min(hi, end)
+                if hi > lo:
+                    if spans and spans[-1][1] == lo:
+                        lo = spans.pop()[0]
+                    spans.append((lo, hi))
+            day += _ONE_DAY
+        return spans
 
     def is_open(self, at: datetime) -> bool:
         """Whether `at` lies inside an open window [open, close)."""

@@ -22,7 +22,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     SecretStr,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -103,12 +105,16 @@ def _shift(value: Any) -> Duration:
         )
     if duration.value.total_seconds() % 60:
         raise ValueError(f"a shift is whole minutes, got {value}")
+    if duration.value.days > 366:
+        raise ValueError(f"a shift is at most a year, got {value}")
     return duration
 
 
 def _local_time(value: Any) -> datetime:
     """A hand-off as the rotation's zone reads it: `2026-11-02T09:00`, no offset."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if not 1970 <= moment.year <= 2200:
+        raise ValueError(f"a hand-off between 1970 and 2200, got {moment.isoformat()}")
     if moment.tzinfo is not None:
         raise ValueError(
             "a hand-off is a local time without an offset (2026-11-02T09:00): "
@@ -120,8 +126,20 @@ def _local_time(value: Any) -> datetime:
 Username = Annotated[str, AfterValidator(_username)]
 Address = Annotated[str, AfterValidator(_address)]
 Url = Annotated[str, Field(pattern=r"^https?://[^\s/]+", max_length=2000)]
-Shift = Annotated[Duration, BeforeValidator(_shift)]
-LocalTime = Annotated[datetime, BeforeValidator(_local_time)]
+Shift = Annotated[Duration, BeforeValidator(_shift), PlainSerializer(str)]
+LocalTime = Annotated[
+    datetime,
+    BeforeValidator(_local_time),
+    # A local time has no offset: not an RFC 3339 date-time, whatever pydantic would say.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$",
+            "examples": ["2026-11-02T09:00"],
+            "description": "a local time in the rotation's zone, without an offset",
+        }
+    ),
+]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 TemplateName = Literal[
     "opened", "raised", "escalation", "breach", "resolved", "closed", "reopened", "default"

@@ -1,5 +1,5 @@
 """The `slakeeper` command: `serve`, `scheduler`, `db upgrade`, `rules check|test|prometheus`,
-`report`, `demo`.
+`report`, `demo`, `users`, `tokens`, `oncall`.
 
 Each verb's module adds its parser (shared options come from `options`' parent parsers) and
 sets the function that runs it as the parser's `handler`.
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from slakeeper import __version__
-from slakeeper.cli import database, demo, people, report, rule_files, serving
+from slakeeper.cli import database, demo, oncall, people, report, rule_files, serving
 from slakeeper.cli.options import Handler
 from slakeeper.cli.preflight import CommandError
 
@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"slakeeper {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for verbs in (serving, database, rule_files, report, demo, people):
+    for verbs in (serving, database, rule_files, report, demo, people, oncall):
         verbs.add_parsers(commands)
     return parser
 

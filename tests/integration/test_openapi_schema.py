@@ -37,6 +37,8 @@ UNPROCESSABLE = {
     ("post", "/api/v1/users"),
     ("patch", "/api/v1/users/{username}"),
     ("post", "/api/v1/tokens"),
+    ("put", "/api/v1/rotations/{name}"),
+    ("post", "/api/v1/rotations/{name}/overrides"),
 }
 INGEST = {
     ("post", "/api/v1/webhooks/alertmanager"),
@@ -151,7 +153,9 @@ def test_every_route_documented_as_guarded_is_refused_without_a_credential(
     ]
     assert len(guarded) > 30
     for method, path in guarded:
-        url = path.format(incident_id=1, window_id=1, token_id=1, username="ana", name="x")
+        url = path.format(
+            incident_id=1, window_id=1, token_id=1, override_id=1, username="ana", name="x"
+        )
         response = api.request(method, url, json={})
         assert response.status_code == 401, f"{method.upper()} {path}: {response.text}"
         assert response.json()["error"]["code"] == "unauthorized"

@@ -53,6 +53,14 @@ RULES = {
     "POST /api/v1/maintenance": "manager",
     "DELETE /api/v1/maintenance/{window_id}": "manager",
     "GET /api/v1/reports/availability": "viewer",
+    "GET /api/v1/oncall": "viewer",
+    "GET /api/v1/rotations": "viewer",
+    "GET /api/v1/rotations/{name}": "viewer",
+    "PUT /api/v1/rotations/{name}": "manager",
+    "DELETE /api/v1/rotations/{name}": "manager",
+    "GET /api/v1/rotations/{name}/overrides": "viewer",
+    "POST /api/v1/rotations/{name}/overrides": "operator",
+    "DELETE /api/v1/rotations/{name}/overrides/{override_id}": "operator",
     "POST /-/reload": "admin",
     "GET /healthz": "anyone",
     "GET /readyz": "anyone",
@@ -101,6 +109,7 @@ class Setup:
             username=self.bystander.username,
             token_id=self.bystander.token_id,
             window_id=self.window_id,
+            override_id=1,
             name="payments",
         )
 
