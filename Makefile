@@ -49,10 +49,14 @@ bench-metrics: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
 
-# The console's message catalogues: extract the templates' messages, merge them into each .po.
+# The message catalogues (the console's pages, on-call's messages): extract, merge into each .po.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F console/babel.cfg -k N_ -o console/locales/console.pot console
 	$(BIN)/pybabel update -i console/locales/console.pot -d console/locales -D console --no-fuzzy-matching
+	$(BIN)/pybabel extract -F oncall/babel.cfg -k N_ -o oncall/locales/messages.pot oncall
+	@test -f oncall/locales/zh_CN/LC_MESSAGES/messages.po || \
+	  $(BIN)/pybabel init -i oncall/locales/messages.pot -d oncall/locales -D messages -l zh_CN
+	$(BIN)/pybabel update -i oncall/locales/messages.pot -d oncall/locales -D messages --no-fuzzy-matching --ignore-obsolete
 
 # The console's screenshots in docs/screenshots/ (demo data, Chromium; Chinese needs a CJK font).
 screenshots: $(STAMP)

@@ -38,6 +38,7 @@ FIELDS = (
     "display_name",
     "email",
     "phone",
+    "chat_ids",
     "timezone",
     "language",
     "role",
@@ -45,7 +46,7 @@ FIELDS = (
     "may_act_for",
     "active",
 )
-SELF_FIELDS = ("display_name", "email", "phone", "timezone", "language")
+SELF_FIELDS = ("display_name", "email", "phone", "chat_ids", "timezone", "language")
 
 
 class AccountNotFound(LookupError):
@@ -76,6 +77,7 @@ class NewAccount:
     display_name: str = ""
     email: str | None = None
     phone: str | None = None
+    chat_ids: dict[str, str] | None = None
     timezone: str | None = None
     language: str = "en"
     may_ingest: bool = False
@@ -206,6 +208,7 @@ def account_fields(account: Account) -> dict[str, Any]:
         "display_name": account.display_name,
         "email": account.email,
         "phone": account.phone,
+        "chat_ids": dict(account.chat_ids or {}),
         "timezone": account.timezone,
         "language": account.language,
         "role": account.role,

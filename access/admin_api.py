@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +44,14 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1", tags=["access"])
 Username = Annotated[str, Path(min_length=1, max_length=100)]
 Text = Annotated[StorableText, Field(max_length=500)]
+# Ids in chat tools, to mention the person in a group: {"feishu": "ou_…", "slack": "U…"}.
+ChatIds = Annotated[
+    dict[
+        Literal["dingtalk", "wecom", "feishu", "slack"],
+        Annotated[StorableText, Field(min_length=1, max_length=200)],
+    ],
+    Field(description="ids in chat tools, to mention the person in a robot's message"),
+]
 Language = Annotated[str, Field(pattern="^(" + "|".join(LANGUAGES) + ")$")]
 
 
@@ -58,6 +66,7 @@ class NewUserBody(_Body):
     display_name: Text = ""
     email: Text | None = None
     phone: Text | None = None
+    chat_ids: ChatIds | None = None
     timezone: Annotated[str, Field(max_length=100)] | None = None
     language: Language = "en"
     may_ingest: bool = False
@@ -69,6 +78,7 @@ class UserChangeBody(_Body):
     display_name: Text | None = None
     email: Text | None = None
     phone: Text | None = None
+    chat_ids: ChatIds | None = None
     timezone: Annotated[str, Field(max_length=100)] | None = None
     language: Language | None = None
     role: Role | None = None

@@ -31,6 +31,7 @@ class AccountResource(BaseModel):
     display_name: str
     email: str | None
     phone: str | None
+    chat_ids: dict[str, str]
     timezone: str | None
     language: str
     role: str | None

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 import access.api
 import availability.api
 import incident.api
+import oncall.api
 from access.audit import Caller
 from access.guard import AUTHENTICATOR, caller_of
 from access.models import Account, LoginSession
@@ -24,6 +25,7 @@ from console.pages import render
 from core.binding import StateSlot
 from core.errors import ApiError, refusal
 from incident.actions import IncidentDesk
+from oncall.service import OncallDesk
 
 __all__ = [
     "ConsoleDesk",
@@ -39,7 +41,7 @@ __all__ = [
 
 LANGUAGE_COOKIE = "slakeeper_lang"
 # The domains' errors, as the API answers them: a page shows the same status and reason.
-_ERROR_TABLES = (access.api.ERRORS, incident.api.ERRORS, availability.api.ERRORS)
+_ERROR_TABLES = (access.api.ERRORS, incident.api.ERRORS, availability.api.ERRORS, oncall.api.ERRORS)
 # A form's body is small: a title, a note, a reason.
 MAX_FORM_BYTES = 64 * 1024
 
@@ -51,6 +53,7 @@ class ConsoleDesk:
 
     incidents: IncidentDesk
     availability: AvailabilityDesk
+    oncall: OncallDesk
     timezone: str
     grafana_url: str | None = None
 

@@ -28,6 +28,7 @@ DYNAMIC = (
     N_("breach"),
     N_("breach_withdrawn"),
     N_("alerts_attached"),
+    N_("notified"),
     # alert statuses, sources, report channels
     N_("firing"),
     N_("alert"),

@@ -20,7 +20,14 @@ from access.authentication import COOKIE, cross_site
 from access.guard import AUTHENTICATOR, allowed
 from access.logins import set_session_cookie, sign_in
 from access.sessions import end_session
-from console import account_pages, incident_pages, report_pages, service_pages
+from console import (
+    account_pages,
+    ack_pages,
+    incident_pages,
+    oncall_pages,
+    report_pages,
+    service_pages,
+)
 from console.desk import (
     SLOT,
     ConsoleDesk,
@@ -54,6 +61,8 @@ def install(app: FastAPI, desk: ConsoleDesk) -> None:
         app.include_router(pages)
     app.include_router(report_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(ack_pages.router)
+    app.include_router(oncall_pages.router)
 
 
 router = APIRouter(include_in_schema=False)

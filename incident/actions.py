@@ -31,6 +31,7 @@ __all__ = [
     "acknowledge",
     "add_note",
     "close",
+    "fields_of",
     "reclassify",
     "reopen",
     "report",

@@ -22,7 +22,7 @@ from incident.changes import reopen_incident, resolve_incident
 from incident.grouping import Placement, ResolvedIncident, place_alert
 from incident.lifecycle import State
 from incident.models import Incident
-from incident.notices import level_contacts, notify
+from incident.notices import level_contacts, notify, notify_followers
 from incident.opening import NewIncident, open_incidents
 from incident.severity import Severity, changed_fields, tolerance, worst
 from incident.sla import apply_due_times
@@ -284,10 +284,12 @@ def _resolve_finished(
     if not candidates:
         return
     counts = count_firing_alerts(session, [incident.id for incident in candidates])
+    resolved = []
     for incident in candidates:
         firing, last_end = counts.get(incident.id, (0, None))
         if firing:
             continue
+        resolved.append(incident)
         resolve_incident(
             session,
             incident,
@@ -297,3 +299,4 @@ def _resolve_finished(
             now=now,
             note="every alert of the incident has resolved",
         )
+    notify_followers(session, resolved, reason="resolved", now=now)

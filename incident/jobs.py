@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-import httpx
 from sqlalchemy import Engine, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
@@ -32,7 +31,6 @@ from incident.escalation import due_steps
 from incident.lifecycle import State
 from incident.models import EscalationFiring, Incident
 from incident.notices import notify
-from incident.outbox import send_due_notifications
 from incident.sla import record_breaches
 from incident.store import ACTIVE_STATES, SYSTEM
 from incident.timeline import NewEvent, add_events
@@ -41,20 +39,15 @@ from rules.policy import EscalationStep, RuleFile
 __all__ = [
     "BATCH",
     "ESCALATIONS",
-    "SEND_BATCH",
     "Batch",
     "detect_breaches",
     "escalate",
     "fire_step",
-    "run_sender",
     "run_sla_checks",
 ]
 
 ESCALATIONS = "slakeeper_escalations_total"
 BATCH = 500  # incidents per transaction: keeps SQLite's write lock short
-# Messages claimed at a time. Posting them one by one must end well within the outbox's
-# lease (60 s), or another replica could claim and send them again.
-SEND_BATCH = 5
 
 Clock = Callable[[], datetime]
 
@@ -243,25 +236,3 @@ def _all_pages(engine: Engine, step: _JobStep, *, rules: RuleFile, clock: Clock,
         if not batch.more:
             return changed
         after_id = batch.last_id
-
-
-def run_sender(
-    engine: Engine,
-    *,
-    rules: Callable[[], RuleFile],
-    client: httpx.Client,
-    clock: Clock,
-    limit: int = SEND_BATCH,
-    until: Callable[[], bool] = lambda: False,
-) -> int:
-    """Send the notifications that are due, `limit` at a time, until none is left or `until()`
-    (checked between batches); returns how many were tried."""
-    tried = 0
-    while not until():
-        results = send_due_notifications(
-            engine, contacts=rules().contacts, client=client, now=clock(), limit=limit
-        )
-        tried += len(results)
-        if len(results) < limit:
-            break
-    return tried

@@ -1,16 +1,22 @@
 """The persistent notification outbox: enqueue in the transaction that decides, send later.
 
 Sending is at-least-once. A sender claims due messages by leasing them (moving their next
-attempt past the lease) and commits, posts them with no transaction open, then records each
-attempt. A sender that dies between claim and record leaves its messages to be claimed
-again when the lease runs out; every request carries the message's `Idempotency-Key` so a
-receiver can drop the rare duplicate. A failed attempt is retried with exponential back-off,
-without limit: nothing is dropped, and every failure is counted.
+attempt past the lease) and commits, delivers them with no transaction open, then records
+each attempt (`oncall.delivery` does the delivering). A sender that dies between claim and
+record leaves its messages to be claimed again when the lease runs out; every request carries
+the message's `Idempotency-Key` so a receiver can drop the rare duplicate. A failed attempt
+is retried with exponential back-off, without limit: nothing is dropped, and every failure
+is counted.
+
+A message goes to a contact, on each of the contact's channels; it is done when every channel
+took it, and a retry goes only to the channels that have not. The messages of one incident to
+one contact are delivered in the order they were queued: one is claimed only when no earlier
+one of its incident and contact is still pending, so an escalation never overtakes its own
+`opened`, even after a failure.
 """
 
 from __future__ import annotations
 
-import time
 import typing
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -19,31 +25,33 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import httpx
-from sqlalchemy import Engine, Table, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, exists, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from core.counters import CounterKey, add_to_counters, counter_key
-from core.database import insert_many, writing_session
+from core.database import insert_many
 from incident.models import Notification, NotificationAttempt
-from rules.schema import ContactSpec
 
 __all__ = [
+    "LEASE",
     "NOTIFICATIONS_FAILED",
-    "Delivered",
+    "Attempt",
+    "Claimed",
     "OutboxState",
     "QueuedNotification",
+    "claim_due",
     "enqueue_notification",
     "enqueue_notifications",
+    "record_attempts",
     "retry_delay",
-    "send_due_notifications",
 ]
 
 NOTIFICATIONS_FAILED = "slakeeper_notifications_failed_total"
-LEASE = timedelta(seconds=60)
+# How long a claimed message is the claimer's: its delivery must end well within it, or another
+# sender could claim and deliver it again.
+LEASE = timedelta(seconds=120)
 _FIRST_RETRY = timedelta(seconds=10)
 _LONGEST_RETRY = timedelta(hours=1)
-_TIMEOUT = httpx.Timeout(10.0)
 
 
 class OutboxState(StrEnum):
@@ -112,63 +120,53 @@ def enqueue_notifications(
 
 
 @dataclass(frozen=True, slots=True)
-class _Claimed:
+class Claimed:
+    """A message claimed for delivery, and the channels that took it on earlier attempts."""
+
     id: int
     dedupe_key: str
+    incident_id: int | None
     contact: str
+    reason: str
     payload: dict[str, Any]
     attempts: int
+    channels_done: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """How one attempt went: an HTTP status, or the error that stopped it."""
-
-    notification_id: int
-    contact: str
-    state: OutboxState | None  # None: failed, to be retried
-    status_code: int | None
-    error: str | None
-    duration_seconds: float
-    attempts: int
-
-
-def send_due_notifications(
-    engine: Engine,
-    *,
-    contacts: Mapping[str, ContactSpec],
-    client: httpx.Client,
-    now: datetime,
-    limit: int = 50,
-) -> list[Delivered]:
-    """Send the messages due at `now` (at most `limit`) and record how each went."""
-    with writing_session(engine) as session:
-        claimed = _claim(session, now=now, limit=limit)
-    results = [_deliver(client, contacts.get(message.contact), message) for message in claimed]
-    if results:
-        with writing_session(engine) as session:
-            _record(session, results, now=now)
-    return results
-
-
-def _claim(session: Session, *, now: datetime, limit: int) -> list[_Claimed]:
+def claim_due(session: Session, *, now: datetime, limit: int) -> list[Claimed]:
+    """Lease up to `limit` messages due at `now`, each the oldest pending one of its incident
+    and contact, oldest first."""
+    earlier = aliased(Notification)
+    waits = exists().where(
+        earlier.incident_id == Notification.incident_id,
+        earlier.contact == Notification.contact,
+        earlier.state == OutboxState.PENDING.value,
+        earlier.id < Notification.id,
+    )
     query = (
         select(
             Notification.id,
             Notification.dedupe_key,
+            Notification.incident_id,
             Notification.contact,
+            Notification.reason,
             Notification.payload,
             Notification.attempts,
+            Notification.channels_done,
         )
         .where(Notification.state == OutboxState.PENDING.value)
         .where(Notification.next_attempt_at <= now)
+        .where(~waits)
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         # Two replicas' senders never claim the same message.
-        query = query.with_for_update(skip_locked=True)
-    claimed = [_Claimed(*row) for row in session.execute(query)]
+        query = query.with_for_update(skip_locked=True, of=Notification)
+    claimed = [
+        Claimed(id_, key, incident, contact, reason, payload, attempts, tuple(done or ()))
+        for id_, key, incident, contact, reason, payload, attempts, done in session.execute(query)
+    ]
     if claimed:
         session.execute(
             update(Notification)
@@ -178,55 +176,67 @@ def _claim(session: Session, *, now: datetime, limit: int) -> list[_Claimed]:
     return claimed
 
 
-def _deliver(client: httpx.Client, contact: ContactSpec | None, message: _Claimed) -> Delivered:
-    attempts = message.attempts + 1
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """How delivering one message on one channel went (`channel` "": the contact's own
+    webhook; None: no channel was tried, the message could not go); `ok` False is retried."""
 
-    def outcome(state: OutboxState | None, status: int | None, error: str | None) -> Delivered:
-        elapsed = time.perf_counter() - started
-        return Delivered(message.id, message.contact, state, status, error, elapsed, attempts)
-
-    started = time.perf_counter()
-    if contact is None:
-        return outcome(None, None, f"contact {message.contact!r} is not in the rule file")
-    if contact.webhook is None:
-        return outcome(OutboxState.RECORDED, None, None)
-    headers = {**contact.headers, "Idempotency-Key": message.dedupe_key}
-    try:
-        response = client.post(contact.webhook, json=message.payload, headers=headers)
-    except httpx.HTTPError as error:
-        # The exception's text, never the URL: a webhook URL may carry a secret.
-        return outcome(None, None, f"{type(error).__name__}: {error}"[:500])
-    if response.is_success:
-        return outcome(OutboxState.SENT, response.status_code, None)
-    return outcome(
-        None, response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
-    )
+    notification_id: int
+    contact: str
+    channel: str | None
+    person: str | None
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration_seconds: float
 
 
-def _record(session: Session, results: Sequence[Delivered], *, now: datetime) -> None:
-    session.execute(
-        insert(NotificationAttempt),
-        [
-            {
-                "notification_id": result.notification_id,
-                "at": now,
-                "status_code": result.status_code,
-                "error": result.error,
-                "duration_seconds": result.duration_seconds,
-            }
-            for result in results
-        ],
-    )
-    failures: Counter[CounterKey] = Counter()
-    for result in results:
-        values: dict[str, Any] = {"attempts": result.attempts, "last_error": result.error}
-        if result.state is None:
-            values["next_attempt_at"] = now + retry_delay(result.attempts)
-            failures[counter_key(NOTIFICATIONS_FAILED, contact=result.contact)] += 1
-        else:
-            values["state"] = result.state.value
-            values["sent_at"] = now
+def record_attempts(
+    session: Session,
+    claimed: Sequence[Claimed],
+    attempts: Sequence[Attempt],
+    *,
+    recorded_only: Sequence[int] = (),
+    now: datetime,
+) -> None:
+    """Store `attempts`; a message whose channels all took it is sent (or `recorded`, in
+    `recorded_only`: it had no channel), one with a failure waits for its next attempt."""
+    if attempts:
         session.execute(
-            update(Notification).where(Notification.id == result.notification_id).values(values)
+            insert(NotificationAttempt),
+            [
+                {
+                    "notification_id": attempt.notification_id,
+                    "at": now,
+                    "status_code": attempt.status_code,
+                    "error": attempt.error,
+                    "duration_seconds": attempt.duration_seconds,
+                    "channel": attempt.channel or None,
+                    "person": attempt.person,
+                }
+                for attempt in attempts
+            ],
         )
+    failures: Counter[CounterKey] = Counter()
+    by_message: dict[int, list[Attempt]] = {}
+    for attempt in attempts:
+        by_message.setdefault(attempt.notification_id, []).append(attempt)
+        if not attempt.ok:
+            failures[counter_key(NOTIFICATIONS_FAILED, contact=attempt.contact)] += 1
+    for message in claimed:
+        tried = by_message.get(message.id, [])
+        done = [*message.channels_done, *(a.channel or "" for a in tried if a.ok)]
+        errors = [a.error for a in tried if not a.ok]
+        values: dict[str, Any] = {
+            "attempts": message.attempts + 1,
+            "channels_done": list(dict.fromkeys(done)),
+            "last_error": "; ".join(e for e in errors if e) or None,
+        }
+        if errors:
+            values["next_attempt_at"] = now + retry_delay(message.attempts + 1)
+        else:
+            recorded = message.id in recorded_only
+            values["state"] = (OutboxState.RECORDED if recorded else OutboxState.SENT).value
+            values["sent_at"] = now
+        session.execute(update(Notification).where(Notification.id == message.id).values(values))
     add_to_counters(session, failures)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from incident.changes import apply_change, current, reopen_incident, resolve_incident
 from incident.lifecycle import State
 from incident.models import Incident
+from incident.notices import notify_followers
 from incident.opening import NewIncident, open_incident
 from incident.sla import apply_due_times, measure_clocks, record_breaches
 from incident.store import ACTIVE_STATES, lock_group_keys
@@ -165,6 +166,7 @@ def resolve(
     resolve_incident(
         session, incident, at=now, actor=actor, rules=rules, now=now, note=note, via=via
     )
+    notify_followers(session, [incident], reason="resolved", now=now)
     return incident
 
 
@@ -182,6 +184,7 @@ def close(
     incident = _locked(session, incident_id)
     change = closed(current(incident), confirmed_by=confirmed_by, now=now)
     apply_change(session, incident, change, actor=actor, note=note, via=via)
+    notify_followers(session, [incident], reason="closed", now=now)
     return incident
 
 

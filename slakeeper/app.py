@@ -6,10 +6,10 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
@@ -24,13 +24,16 @@ import collector.alertmanager_api
 import collector.api
 import console.routes
 import incident.api
+import oncall.api
 import rules.api
 from access.audit import Caller
 from access.authentication import Authenticator
 from access.guard import unguarded_routes
 from access.roles import Kind, Principal, Role
 from availability.api import AvailabilityDesk
-from availability.metrics import Refreshed, SlaCollector
+from availability.metrics import Refreshed, SilenceStatesCollector, SlaCollector
+from availability.silence_records import state_counts
+from availability.silences import SilenceState
 from availability.snapshot import LiveFigures, PeriodFigures, live_figures, period_figures
 from collector.admission import InflightBytes
 from collector.alertmanager_api import AlertmanagerView
@@ -42,6 +45,8 @@ from core.responses import JSONBody
 from core.strict_query import reject_unknown_query_parameters
 from incident.api import IncidentDesk
 from incident.outbox import NOTIFICATIONS_FAILED
+from oncall.metrics import OncallCollector
+from oncall.service import OncallDesk, who_is_on_call
 from rules.api import RuleReloading
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules, RulesReloadCollector
@@ -65,6 +70,9 @@ SIGHUP = Caller(
 )
 
 
+HOUR = timedelta(hours=1)
+
+
 def utc_now() -> datetime:
     """The wall clock, in UTC."""
     return datetime.now(UTC)
@@ -76,6 +84,7 @@ ERROR_TABLES: tuple[ErrorTable, ...] = (
     collector.api.ERRORS,
     incident.api.ERRORS,
     availability.api.ERRORS,
+    oncall.api.ERRORS,
     rules.api.ERRORS,
 )
 
@@ -196,9 +205,28 @@ def _metrics(parts: _Parts) -> tuple[CollectorRegistry, Refreshed[PeriodFigures]
         SlaCollector(current_figures, periods.get, cache_seconds=settings.metrics_cache_seconds)
     )
     registry.register(RulesReloadCollector(rules))
+
+    def on_call_now() -> list[tuple[str, str]]:
+        with sessions() as session:
+            found = who_is_on_call(session, rules=rules.current, at=parts.clock(), horizon=HOUR)
+        return [(now.entry.name, now.current.person) for now in found if now.current]
+
+    registry.register(OncallCollector(on_call_now, cache_seconds=settings.metrics_cache_seconds))
+    if settings.alertmanager_url is not None:
+        registry.register(SilenceStatesCollector(_silence_states(parts)))
     if parts.scheduler is not None:
         registry.register(JobFailuresCollector(parts.scheduler))
     return registry, periods
+
+
+def _silence_states(parts: _Parts) -> Callable[[], Mapping[SilenceState, int]]:
+    """What `slakeeper_maintenance_silences` reads at each scrape."""
+
+    def read() -> Mapping[SilenceState, int]:
+        with parts.sessions() as session:
+            return state_counts(session, now=parts.clock())
+
+    return read
 
 
 def _lifespan(
@@ -260,10 +288,14 @@ def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) ->
     incident.api.install(app, incidents)
     measuring = AvailabilityDesk(parts.engine, sessions, parts.rules, clock)
     availability.api.install(app, measuring)
+    on_call = OncallDesk(parts.engine, sessions, parts.rules, clock)
+    oncall.api.install(app, on_call)
     rules.api.install(app, RuleReloading(parts.rules, parts.engine, clock))
     console.routes.install(
         app,
-        console.routes.ConsoleDesk(incidents, measuring, settings.timezone, settings.grafana_url),
+        console.routes.ConsoleDesk(
+            incidents, measuring, on_call, settings.timezone, settings.grafana_url
+        ),
     )
     probes.install(
         app,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collector.metrics
 import incident.metrics
+import oncall.metrics
 from core.counter_metrics import (
     CounterDefinition,
     DatabaseCounterCollector,
@@ -18,6 +19,7 @@ __all__ = ["COUNTERS", "HISTOGRAMS", "DatabaseCounterCollector", "StoredCounters
 COUNTERS: tuple[CounterDefinition, ...] = (
     *collector.metrics.COUNTERS,
     *incident.metrics.COUNTERS,
+    *oncall.metrics.COUNTERS,
     CounterDefinition(
         JOB_FAILURES,
         "Scheduled job runs that raised (escalation and breaches, sender, reconciliation).",

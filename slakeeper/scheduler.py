@@ -2,7 +2,9 @@
 
 - `sla` (every 15 s): record breaches that time alone caused, then fire due escalation steps;
 - `outbox` (every 5 s): send due notifications until none is left;
-- `reconcile` (every 60 s, only with an Alertmanager URL): repair what webhooks missed.
+- `reconcile` (every 60 s, only with an Alertmanager URL): repair what webhooks missed;
+- `silences` (every 60 s, only with an Alertmanager URL): silence the maintenance of the day
+  ahead in Alertmanager, expire the silences of windows deleted or edited away.
 
 Each job runs at most one instance at a time; runs missed while the process was busy or
 asleep collapse into one. A job that raises is logged by APScheduler (with its traceback),
@@ -34,7 +36,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.counters import add_to_counters, counter_key
 from core.database import create_database_engine, error_summary, writing_session
-from incident.jobs import run_sender, run_sla_checks
+from incident.jobs import run_sla_checks
+from oncall.channels.email import SmtpSettings
+from oncall.delivery import Outbound, Transport
+from oncall.jobs import run_sender
 from rules.policy import RuleFile
 from rules.reloading import ActiveRules
 from slakeeper.settings import Settings
@@ -43,6 +48,7 @@ __all__ = [
     "JOB_FAILURES",
     "PROCESS_JOB_FAILURES",
     "Intervals",
+    "outbound_of",
     "JobFailuresCollector",
     "JobScheduler",
     "running_jobs",
@@ -67,9 +73,10 @@ class Intervals:
     sla: timedelta = timedelta(seconds=15)
     outbox: timedelta = timedelta(seconds=5)
     reconcile: timedelta = timedelta(seconds=60)
+    silences: timedelta = timedelta(seconds=60)
 
     def __post_init__(self) -> None:
-        for name in ("sla", "outbox", "reconcile"):
+        for name in ("sla", "outbox", "reconcile", "silences"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"the {name} interval must be positive, got {getattr(self, name)}")
 
@@ -97,6 +104,7 @@ class JobScheduler:
         reconcile_grace: timedelta | None = None,
         receivers: Collection[str] = (),
         external_urls: Collection[str] = (),
+        outbound: Outbound | None = None,
     ) -> None:
         self._engine = engine
         self._external_urls = tuple(external_urls)
@@ -108,6 +116,7 @@ class JobScheduler:
         self._alertmanager_url = alertmanager_url
         self._stopping = threading.Event()
         self._client = httpx.Client(timeout=_REQUEST_TIMEOUT)
+        self._transport = Transport(self._client, outbound or Outbound())
         _quiet_routine_logs()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._scheduler.add_listener(self._count_failure, EVENT_JOB_ERROR)
@@ -118,6 +127,7 @@ class JobScheduler:
         }
         if alertmanager_url is not None:
             self._jobs["reconcile"] = (self._reconcile, intervals.reconcile)
+            self._jobs["silences"] = (self._silence_maintenance, intervals.silences)
         # From zero for every job, so that rate() and increase() work from the first failure.
         self._failures: dict[str, int] = dict.fromkeys(self._jobs, 0)
 
@@ -135,6 +145,7 @@ class JobScheduler:
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
             receivers=settings.alertmanager_receivers,
             external_urls=settings.alertmanager_external_urls,
+            outbound=outbound_of(settings),
         )
 
     @property
@@ -188,7 +199,7 @@ class JobScheduler:
         run_sender(
             self._engine,
             rules=self._rules,
-            client=self._client,
+            transport=self._transport,
             clock=self._clock,
             until=self._stopping.is_set,
         )
@@ -224,6 +235,27 @@ class JobScheduler:
                     "(see SLAKEEPER_ALERTMANAGER_EXTERNAL_URLS)",
                     report.foreign,
                 )
+
+    def _silence_maintenance(self) -> None:
+        assert self._alertmanager_url is not None
+        # Imported when first needed, as reconciliation is.
+        from availability.silencing import sync_silences
+
+        # Failed silences are logged there, one line each, and kept failed (retried next run).
+        done = sync_silences(
+            self._engine,
+            rules=self._rules(),
+            client=self._client,
+            alertmanager_url=self._alertmanager_url,
+            now=self._clock(),
+        )
+        if done.created or done.updated or done.expired:
+            log.info(
+                "maintenance silences: %d created, %d updated, %d expired",
+                done.created,
+                done.updated,
+                done.expired,
+            )
 
     @property
     def failures(self) -> dict[str, int]:
@@ -268,6 +300,28 @@ class JobFailuresCollector(Collector):
         for job, count in sorted(self._scheduler.failures.items()):
             family.add_metric((job,), count)
         yield family
+
+
+def outbound_of(settings: Settings) -> Outbound:
+    """How messages leave, as `settings` say."""
+    smtp = None
+    if settings.smtp_host:
+        password = settings.smtp_password
+        smtp = SmtpSettings(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=password.get_secret_value() if password is not None else None,
+            sender=settings.smtp_from,
+            ca_file=settings.smtp_ca_file,
+        )
+    return Outbound(
+        smtp=smtp,
+        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        default_zone=settings.timezone,
+        ack_link_lifetime=timedelta(hours=settings.ack_link_hours),
+    )
 
 
 def _quiet_routine_logs() -> None:

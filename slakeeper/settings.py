@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     # Where Grafana is (e.g. http://grafana:3000): a service's console page links to its
     # dashboard there. Empty: no link.
     grafana_url: str | None = Field(default=None, pattern=r"^https?://")
+    # Where people reach the console: the links in messages (an incident's page, the link that
+    # acknowledges it). Unset: http://HOST:PORT of this server.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
+    # How long the acknowledgement link in a message works (hours).
+    ack_link_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+    # E-mail to people (the `email` channel) through this SMTP server; unset: no e-mail.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "slakeeper@localhost"
+    # A private CA's certificates (PEM) to trust for the SMTP server's, besides the system's.
+    smtp_ca_file: str | None = None
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Request bodies being handled at once (per process), beyond which pushes get 503 and
     # Retry-After: what bounds memory, since a push takes several times its size until stored.

@@ -20,7 +20,6 @@ from incident.jobs import (
     detect_breaches,
     escalate,
     fire_step,
-    run_sender,
     run_sla_checks,
 )
 from incident.models import (
@@ -32,6 +31,8 @@ from incident.models import (
 )
 from incident.opening import NewIncident, open_incident
 from incident.store import SYSTEM
+from oncall.delivery import Transport
+from oncall.jobs import run_sender
 from rules.loader import parse_rule_text
 from rules.policy import RuleFile
 from tests.integration.receiver import WebhookReceiver
@@ -381,15 +382,28 @@ def test_the_sender_delivers_an_escalation_through_a_failing_contact_across_a_re
     assert run(first, escalate, now, rules).changed == 1  # to manager1
     receiver.fail_next(200, 200, 503)  # sent oldest first: on-duty, lead, then manager1
     with httpx.Client(timeout=5) as client:
-        assert run_sender(first, rules=lambda: rules, client=client, clock=lambda: now) == 3
+        assert (
+            run_sender(first, rules=lambda: rules, transport=Transport(client), clock=lambda: now)
+            == 3
+        )
     first.dispose()  # the process stops; the failed message waits in the database
 
     second = create_database_engine(database_url)
     with httpx.Client(timeout=5) as client:
         early = now + timedelta(seconds=9)
-        assert run_sender(second, rules=lambda: rules, client=client, clock=lambda: early) == 0
+        assert (
+            run_sender(
+                second, rules=lambda: rules, transport=Transport(client), clock=lambda: early
+            )
+            == 0
+        )
         retry = now + timedelta(seconds=10)
-        assert run_sender(second, rules=lambda: rules, client=client, clock=lambda: retry) == 1
+        assert (
+            run_sender(
+                second, rules=lambda: rules, transport=Transport(client), clock=lambda: retry
+            )
+            == 1
+        )
     paths = [request.path for request in receiver.received]
     assert paths == ["/on-duty", "/lead", "/manager1", "/manager1"]
     escalation = receiver.received[-1].body
@@ -415,6 +429,8 @@ def test_the_sender_job_goes_on_until_fewer_than_a_batch_are_due(
     for _ in range(6):
         open_at(engine, T0, rules=rules)  # two messages each
     with httpx.Client(timeout=5) as client:
-        sent = run_sender(engine, rules=lambda: rules, client=client, clock=lambda: T0, limit=5)
+        sent = run_sender(
+            engine, rules=lambda: rules, transport=Transport(client), clock=lambda: T0, limit=5
+        )
     assert sent == 12
     assert len(receiver.received) == 12

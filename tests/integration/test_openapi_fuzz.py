@@ -26,7 +26,7 @@ from schemathesis.core.result import Err
 from tests.integration.conftest import AppFactory
 
 # Generated requests per operation, per database.
-EXAMPLES = int(os.environ.get("SLAKEEPER_FUZZ_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("SLAKEEPER_FUZZ_EXAMPLES", "60"))
 
 CONFIG = SchemathesisConfig.from_dict(
     {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,15 +15,10 @@ from sqlalchemy import Engine, select, text
 from core.counters import read_counters
 from core.database import create_database_engine, writing_session
 from incident.models import Notification, NotificationAttempt
-from incident.outbox import (
-    LEASE,
-    OutboxState,
-    _claim,
-    enqueue_notification,
-    retry_delay,
-    send_due_notifications,
-)
-from rules.schema import ContactSpec
+from incident.outbox import LEASE, claim_due, enqueue_notification, retry_delay
+from oncall.delivery import Transport, send_due
+from rules.loader import parse_rule_text
+from rules.policy import RuleFile
 from tests.integration.receiver import WebhookReceiver
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -47,14 +43,32 @@ def client() -> Iterator[httpx.Client]:
         yield client
 
 
-def contacts(receiver: WebhookReceiver) -> dict[str, ContactSpec]:
-    return {
-        "on-duty": ContactSpec(
-            webhook=f"{receiver.url}/on-duty", headers={"Authorization": "Bearer x"}
-        ),
-        "lead": ContactSpec(webhook=f"{receiver.url}/lead"),
-        "pager-less": ContactSpec(),
-    }
+def contacts(receiver: WebhookReceiver) -> RuleFile:
+    return book(
+        f"""
+        on-duty: {{webhook: '{receiver.url}/on-duty', headers: {{Authorization: Bearer x}}}}
+        lead: {{webhook: '{receiver.url}/lead'}}
+        pager-less: {{}}
+        """
+    )
+
+
+def book(contacts_yaml: str) -> RuleFile:
+    """A rule file with these contacts (YAML)."""
+    return parse_rule_text("contacts:\n" + textwrap.indent(textwrap.dedent(contacts_yaml), "  "))
+
+
+def send(
+    engine: Engine, rules: RuleFile, client: httpx.Client, at: datetime, limit: int = 50
+) -> list[Any]:
+    """What each message's delivery did: True sent, False failed, None recorded."""
+    done = send_due(engine, rules=rules, transport=Transport(client), now=at, limit=limit)
+    outcomes: dict[int, Any] = {}
+    for attempt in done.attempts:
+        outcomes[attempt.notification_id] = (
+            outcomes.get(attempt.notification_id, True) and attempt.ok
+        )
+    return [outcomes.get(n) for n in sorted({*outcomes})] + [None] * (done.messages - len(outcomes))
 
 
 def enqueue(engine: Engine, key: str, contact: str = "on-duty", at: datetime = NOW) -> None:
@@ -99,16 +113,20 @@ def test_a_due_message_is_posted_with_its_headers_and_marked_sent(
     engine: Engine, receiver: WebhookReceiver, client: httpx.Client
 ) -> None:
     enqueue(engine, "k1")
-    results = send_due_notifications(engine, contacts=contacts(receiver), client=client, now=NOW)
-    assert [r.state for r in results] == [OutboxState.SENT]
+    assert send(engine, contacts(receiver), client, NOW) == [True]
     [request] = receiver.received
     assert request.path == "/on-duty"
-    assert request.body == {"incident": "k1", "text": "payments is down"}
+    # The queued JSON as it was; beside it the message's words, the reader and the links.
+    assert {k: request.body[k] for k in ("incident", "text")} == {
+        "incident": "k1",
+        "text": "payments is down",
+    }
+    assert request.body["person"] is None and "title" in request.body
     assert request.headers["Authorization"] == "Bearer x"
     assert request.headers["Idempotency-Key"] == "k1"
     [row] = rows(engine)
     assert (row.state, row.attempts, row.sent_at) == ("sent", 1, NOW)
-    assert send_due_notifications(engine, contacts=contacts(receiver), client=client, now=NOW) == []
+    assert send(engine, contacts(receiver), client, NOW) == []
 
 
 def test_a_failing_contact_is_retried_with_back_off_until_it_recovers(
@@ -116,19 +134,17 @@ def test_a_failing_contact_is_retried_with_back_off_until_it_recovers(
 ) -> None:
     enqueue(engine, "k1", contact="lead")
     receiver.fail_next(500, 503)
-    book = contacts(receiver)
+    rules = contacts(receiver)
 
-    def send(at: datetime) -> list[Any]:
-        return [
-            r.state for r in send_due_notifications(engine, contacts=book, client=client, now=at)
-        ]
+    def attempt(at: datetime) -> list[Any]:
+        return send(engine, rules, client, at)
 
-    assert send(NOW) == [None]
+    assert attempt(NOW) == [False]
     assert rows(engine)[0].next_attempt_at == NOW + timedelta(seconds=10)
-    assert send(NOW + timedelta(seconds=9)) == []  # not due yet
-    assert send(NOW + timedelta(seconds=10)) == [None]
+    assert attempt(NOW + timedelta(seconds=9)) == []  # not due yet
+    assert attempt(NOW + timedelta(seconds=10)) == [False]
     assert rows(engine)[0].next_attempt_at == NOW + timedelta(seconds=30)
-    assert send(NOW + timedelta(seconds=30)) == [OutboxState.SENT]
+    assert attempt(NOW + timedelta(seconds=30)) == [True]
     assert len(receiver.received) == 3
     assert failures(engine) == {"lead": 2}
     with engine.connect() as connection:
@@ -142,9 +158,10 @@ def test_an_unreachable_contact_keeps_the_message_and_counts_the_failure(
     engine: Engine, client: httpx.Client, free_port: Any
 ) -> None:
     enqueue(engine, "k1")
-    book = {"on-duty": ContactSpec(webhook=f"http://127.0.0.1:{free_port()}/hook?token=s3cret")}
-    [result] = send_due_notifications(engine, contacts=book, client=client, now=NOW)
-    assert result.state is None and result.error is not None
+    rules = book(f"on-duty: {{webhook: 'http://127.0.0.1:{free_port()}/hook?token=s3cret'}}")
+    done = send_due(engine, rules=rules, transport=Transport(client), now=NOW, limit=5)
+    [result] = done.attempts
+    assert not result.ok and result.error is not None
     assert "s3cret" not in result.error
     [row] = rows(engine)
     assert (row.state, row.attempts) == ("pending", 1)
@@ -155,8 +172,7 @@ def test_a_contact_without_a_webhook_has_its_message_recorded_not_sent(
     engine: Engine, receiver: WebhookReceiver, client: httpx.Client
 ) -> None:
     enqueue(engine, "k1", contact="pager-less")
-    [result] = send_due_notifications(engine, contacts=contacts(receiver), client=client, now=NOW)
-    assert result.state is OutboxState.RECORDED
+    assert send(engine, contacts(receiver), client, NOW) == [None]
     assert receiver.received == []
     assert rows(engine)[0].state == "recorded"
 
@@ -166,11 +182,10 @@ def test_a_sender_that_dies_after_claiming_leaves_the_message_to_be_sent_later(
 ) -> None:
     enqueue(engine, "k1")
     with writing_session(engine) as session:
-        assert len(_claim(session, now=NOW, limit=10)) == 1  # ... and then the process dies
-    book = contacts(receiver)
-    assert send_due_notifications(engine, contacts=book, client=client, now=NOW) == []
-    [result] = send_due_notifications(engine, contacts=book, client=client, now=NOW + LEASE)
-    assert result.state is OutboxState.SENT
+        assert len(claim_due(session, now=NOW, limit=10)) == 1  # ... and then the process dies
+    rules = contacts(receiver)
+    assert send(engine, rules, client, NOW) == []
+    assert send(engine, rules, client, NOW + LEASE) == [True]
 
 
 def test_two_concurrent_senders_send_each_message_once(
@@ -178,13 +193,13 @@ def test_two_concurrent_senders_send_each_message_once(
 ) -> None:
     for n in range(40):
         enqueue(engine, f"k{n}")
-    book = contacts(receiver)
+    rules = contacts(receiver)
     start = threading.Barrier(2)
 
     def sender() -> None:
         with httpx.Client(timeout=5) as client:
             start.wait()
-            while send_due_notifications(engine, contacts=book, client=client, now=NOW, limit=5):
+            while send(engine, rules, client, NOW, limit=5):
                 pass
 
     threads = [threading.Thread(target=sender) for _ in range(2)]
