@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -37,6 +39,7 @@ __all__ = [
     "answer_page",
     "form_fields",
     "refused",
+    "typed_instant",
 ]
 
 LANGUAGE_COOKIE = "slakeeper_lang"
@@ -158,6 +161,22 @@ async def form_fields(request: Request) -> dict[str, str]:
         for name, values in fields.items()
         if name != "csrf_token" and values and values[0].strip()
     }
+
+
+def typed_instant(fields: Mapping[str, str], name: str, zone: str | tzinfo) -> datetime | None:
+    """The form's field `name` (an `<input type=datetime-local>`) as an instant: typed in
+    `zone` unless it carries an offset; None when empty; 422 when it is no date and time."""
+    if name not in fields:
+        return None
+    try:
+        typed = datetime.fromisoformat(fields[name])
+    except ValueError:
+        raise ApiError(
+            422, "invalid_payload", f"{name}: not a date and time: {fields[name]!r}"
+        ) from None
+    if typed.tzinfo is not None:
+        return typed
+    return typed.replace(tzinfo=ZoneInfo(zone) if isinstance(zone, str) else zone)
 
 
 def refused(error: Exception) -> ApiError:

@@ -9,10 +9,8 @@ status the API would give: 403 role, 409 state, 422 value).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import RedirectResponse
@@ -31,6 +29,7 @@ from console.desk import (
     answer_page,
     form_fields,
     refused,
+    typed_instant,
 )
 from console.i18n import Words
 from core.bounds import MAX_ROW_ID
@@ -98,12 +97,7 @@ def _report_body(fields: dict[str, str], zone: str) -> dict[str, Any]:
         if name in fields
     }
     if "started_at" in fields:
-        try:
-            typed = datetime.fromisoformat(fields["started_at"])
-        except ValueError:
-            message = f"started_at: not a date and time: {fields['started_at']!r}"
-            raise ApiError(422, "invalid_payload", message) from None
-        body["started_at"] = typed if typed.tzinfo else typed.replace(tzinfo=ZoneInfo(zone))
+        body["started_at"] = typed_instant(fields, "started_at", zone)
     return body
 
 

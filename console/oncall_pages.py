@@ -4,9 +4,8 @@ does (an operator may)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import RedirectResponse
@@ -14,7 +13,16 @@ from starlette.concurrency import run_in_threadpool
 
 from access.guard import caller_of
 from access.roles import Role
-from console.desk import ConsoleDesk, Desk, Language, Looking, answer_page, form_fields, refused
+from console.desk import (
+    ConsoleDesk,
+    Desk,
+    Language,
+    Looking,
+    answer_page,
+    form_fields,
+    refused,
+    typed_instant,
+)
 from core.bounds import MAX_ROW_ID
 from core.errors import ApiError
 from oncall import service
@@ -76,12 +84,7 @@ def _override_body(desk: ConsoleDesk, fields: dict[str, str], zone: str) -> dict
     body: dict[str, Any] = {name: fields[name] for name in ("person", "reason") if name in fields}
     for name in ("start", "end"):
         if name in fields:
-            try:
-                typed = datetime.fromisoformat(fields[name])
-            except ValueError:
-                message = f"{name}: not a date and time: {fields[name]!r}"
-                raise ApiError(422, "invalid_payload", message) from None
-            body[name] = typed if typed.tzinfo else typed.replace(tzinfo=ZoneInfo(zone))
+            body[name] = typed_instant(fields, name, zone)
     return body
 
 

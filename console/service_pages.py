@@ -22,7 +22,16 @@ from availability import planning, service
 from availability.overview import month_timeline, month_to_date
 from availability.periods import month_period
 from availability.silence_records import silences_of_windows
-from console.desk import ConsoleDesk, Desk, Language, Looking, answer_page, form_fields, refused
+from console.desk import (
+    ConsoleDesk,
+    Desk,
+    Language,
+    Looking,
+    answer_page,
+    form_fields,
+    refused,
+    typed_instant,
+)
 from console.timeline import month_bars
 from core.bounds import MAX_ROW_ID
 from core.errors import ApiError
@@ -185,12 +194,7 @@ def _window_body(desk: ConsoleDesk, fields: dict[str, str]) -> dict[str, Any]:
     zone = desk.availability.rules.current.service(fields.get("service", "")).timezone
     for name in ("start", "end"):
         if name in fields:
-            try:
-                typed = datetime.fromisoformat(fields[name])
-            except ValueError:
-                message = f"{name}: not a date and time: {fields[name]!r}"
-                raise ApiError(422, "invalid_payload", message) from None
-            body[name] = typed if typed.tzinfo else typed.replace(tzinfo=zone)
+            body[name] = typed_instant(fields, name, zone)
     return body
 
 

@@ -13,7 +13,6 @@ import os
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, TemplateSyntaxError
 from pydantic import (
@@ -29,6 +28,7 @@ from pydantic import (
 )
 
 from rules.durations import Duration, parse_duration
+from rules.fields import TimeZoneName
 
 __all__ = [
     "KINDS",
@@ -76,14 +76,6 @@ def expand_environment(value: Any) -> Any:
 def _username(value: str) -> str:
     if not _USERNAME.match(value):
         raise ValueError(f"invalid username {value!r}: 1-100 letters, digits, '.', '_', '@' or '-'")
-    return value
-
-
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}: expected an IANA name") from None
     return value
 
 
@@ -140,7 +132,6 @@ LocalTime = Annotated[
         }
     ),
 ]
-TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 TemplateName = Literal[
     "opened", "raised", "escalation", "breach", "resolved", "closed", "reopened", "default"
 ]

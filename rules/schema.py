@@ -10,7 +10,6 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 from croniter import croniter
@@ -27,6 +26,7 @@ from pydantic import (
 
 from rules.calendars import parse_hours
 from rules.durations import Duration, parse_duration
+from rules.fields import TimeZoneName
 from rules.matchers import Matcher, parse_matcher
 from rules.reaching import ChannelSpec, ContactSpec, RotationSpec, expand_environment
 
@@ -106,14 +106,6 @@ def _duration(value: Any) -> Duration:
     return parse_duration(value)
 
 
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}: expected an IANA name") from None
-    return value
-
-
 def _percent(value: float) -> float:
     if not 0 < value < 100:
         raise ValueError(f"target must be a percentage between 0 and 100 (exclusive), got {value}")
@@ -148,7 +140,6 @@ Name = Annotated[str, AfterValidator(_name)]
 LabelName = Annotated[str, AfterValidator(_label_name)]
 MatcherField = Annotated[Matcher, PlainValidator(_matcher), PlainSerializer(str)]
 DurationField = Annotated[Duration, PlainValidator(_duration), PlainSerializer(str)]
-TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 Percent = Annotated[float, AfterValidator(_percent)]
 Names = Annotated[list[Name], BeforeValidator(_one_or_many)]
 
