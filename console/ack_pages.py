@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from access.guard import AUTHENTICATOR, allowed
-from console.desk import SLOT, Viewer, answer_page, form_fields
+from console.desk import SLOT, Language, Viewer, answer_page, form_fields
 from console.i18n import negotiate
 from core.errors import ApiError
 from incident.lifecycle import InvalidTransition
@@ -30,7 +30,7 @@ LinkText = Annotated[str, Path(min_length=1, max_length=2000)]
 
 
 @router.get("/ack/{link}")
-async def ack_page(request: Request, link: LinkText) -> Response:
+async def ack_page(request: Request, link: LinkText, lang: Language = None) -> Response:
     try:
         grant, incident = await run_in_threadpool(_look, request, link)
     except (InvalidLink, ExpiredLink, LinkUsed) as error:
@@ -44,7 +44,7 @@ async def ack_page(request: Request, link: LinkText) -> Response:
 
 
 @router.post("/ack/{link}")
-async def ack_form(request: Request, link: LinkText) -> Response:
+async def ack_form(request: Request, link: LinkText, lang: Language = None) -> Response:
     fields = await form_fields(request)
     desk = SLOT.of(request)
     address = AUTHENTICATOR.of(request).address(request)
@@ -104,7 +104,10 @@ _STATUSES: dict[type[Exception], tuple[int, str]] = {
 
 def _refusal(request: Request, error: Exception) -> Response:
     status, code = next(found for kind, found in _STATUSES.items() if isinstance(error, kind))
-    viewer = Viewer(None, negotiate(None, None, request.headers.get("accept-language")), "UTC")
+    language = negotiate(
+        request.query_params.get("lang"), None, request.headers.get("accept-language")
+    )
+    viewer = Viewer(None, language, "UTC")
     problem = ApiError(status, code, str(error))
     answer = answer_page(
         request, viewer, "ack.html.j2", {"error": problem, "page": "ack"}, status_code=status

@@ -268,6 +268,8 @@ def test_the_link_in_a_message_acknowledges_as_its_person_once(
         page = api.get(link)  # no session: the link is the credential
         assert page.status_code == 200 and "Card payments fail" in page.text
         assert "以 ana 的身份确认" in page.text  # ana reads Chinese
+        english = api.get(link, params={"lang": "en"})  # the page's language switch
+        assert english.status_code == 200 and "Acknowledge it as ana?" in english.text
         clock.advance(minutes=4)
         done = api.post(link, data={"note": "从钉钉确认"})
         assert done.status_code == 200, done.text
