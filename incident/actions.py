@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +24,7 @@ from incident.auditing import audit_action, snapshot
 from incident.models import Incident
 from incident.requests import ActionBody, CloseBody, NoteBody, ReclassifyBody, ReportBody
 from incident.store import count_alerts, incident_fields
+from rules.policy import RuleFile
 from rules.reloading import ActiveRules
 
 __all__ = [
@@ -101,11 +102,34 @@ def report(desk: IncidentDesk, caller: Caller, body: ReportBody) -> dict[str, An
         return fields_of(session, incident)
 
 
-def acknowledge(
-    desk: IncidentDesk, caller: Caller, incident_id: int, body: ActionBody
+class _Transition(Protocol):
+    """`service.acknowledge`, `resolve` and `reopen`: the same arguments, the same answer."""
+
+    def __call__(
+        self,
+        session: Session,
+        *,
+        incident_id: int,
+        actor: str,
+        rules: RuleFile,
+        now: datetime,
+        note: str | None = None,
+        via: str | None = None,
+    ) -> Incident: ...
+
+
+def _step(
+    desk: IncidentDesk,
+    caller: Caller,
+    incident_id: int,
+    body: ActionBody,
+    action: str,
+    transition: _Transition,
 ) -> dict[str, Any]:
+    """A transition that needs only the rules and a note, audited as `action`."""
+
     def change(session: Session, acting: Acting, now: datetime) -> Incident:
-        return service.acknowledge(
+        return transition(
             session,
             incident_id=incident_id,
             actor=acting.actor,
@@ -115,24 +139,19 @@ def acknowledge(
             note=body.note,
         )
 
-    return _audited(desk, caller, body.actor, "ack", incident_id, change)
+    return _audited(desk, caller, body.actor, action, incident_id, change)
+
+
+def acknowledge(
+    desk: IncidentDesk, caller: Caller, incident_id: int, body: ActionBody
+) -> dict[str, Any]:
+    return _step(desk, caller, incident_id, body, "ack", service.acknowledge)
 
 
 def resolve(
     desk: IncidentDesk, caller: Caller, incident_id: int, body: ActionBody
 ) -> dict[str, Any]:
-    def change(session: Session, acting: Acting, now: datetime) -> Incident:
-        return service.resolve(
-            session,
-            incident_id=incident_id,
-            actor=acting.actor,
-            via=acting.via,
-            rules=desk.rules.current,
-            now=now,
-            note=body.note,
-        )
-
-    return _audited(desk, caller, body.actor, "resolve", incident_id, change)
+    return _step(desk, caller, incident_id, body, "resolve", service.resolve)
 
 
 def close(desk: IncidentDesk, caller: Caller, incident_id: int, body: CloseBody) -> dict[str, Any]:
@@ -153,18 +172,7 @@ def close(desk: IncidentDesk, caller: Caller, incident_id: int, body: CloseBody)
 def reopen(
     desk: IncidentDesk, caller: Caller, incident_id: int, body: ActionBody
 ) -> dict[str, Any]:
-    def change(session: Session, acting: Acting, now: datetime) -> Incident:
-        return service.reopen(
-            session,
-            incident_id=incident_id,
-            actor=acting.actor,
-            via=acting.via,
-            rules=desk.rules.current,
-            now=now,
-            note=body.note,
-        )
-
-    return _audited(desk, caller, body.actor, "reopen", incident_id, change)
+    return _step(desk, caller, incident_id, body, "reopen", service.reopen)
 
 
 def add_note(

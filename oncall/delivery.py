@@ -138,7 +138,8 @@ def _plans(
     now: datetime,
 ) -> list[_Plan]:
     """Each message with its remaining channels and reader, or why it cannot be sent."""
-    persons = {message.id: _person(session, rules, message, now) for message in claimed}
+    by_contact = _persons(session, rules, {message.contact for message in claimed}, now)
+    persons = {message.id: by_contact[message.contact] for message in claimed}
     people = active_people(session, [p for p, _ in persons.values() if p is not None])
     plans = []
     for message in claimed:
@@ -164,29 +165,42 @@ def _plans(
     return plans
 
 
-def _person(
-    session: Session, rules: RuleFile, message: Claimed, now: datetime
-) -> tuple[str | None, str | None]:
-    """Whom the message is for (None: a group), or why nobody can be found."""
-    contact = rules.contacts.get(message.contact)
-    if contact is None or (contact.rotation is None and contact.person is None):
-        return None, None
-    if contact.person is not None:
-        return contact.person, None
-    name = contact.rotation
-    assert name is not None
-    entry = rotation_entries(session, rules).get(name)
-    if entry is None:
-        return None, f"no rotation named {name!r}"
-    try:
-        rotation = build_rotation(name, entry.spec, rules)
-    except UnknownCalendar as error:
-        return None, str(error)
-    overrides = overrides_between(session, [name], now - timedelta(days=1), now + timedelta(days=1))
-    current = on_call(rotation, overrides[name], now, horizon=timedelta(hours=1)).current
-    if current is None:
-        return None, f"nobody is on call in rotation {name!r}"
-    return current.person, None
+def _persons(
+    session: Session, rules: RuleFile, contacts: set[str], now: datetime
+) -> dict[str, tuple[str | None, str | None]]:
+    """Whom each contact's messages are for now (None: a group), or why nobody can be found:
+    the rotations read once for all the messages of a round."""
+    found: dict[str, tuple[str | None, str | None]] = {}
+    wanted = {}
+    for name in contacts:
+        contact = rules.contacts.get(name)
+        if contact is not None and contact.person is not None:
+            found[name] = (contact.person, None)
+        elif contact is not None and contact.rotation is not None:
+            wanted[name] = contact.rotation
+        else:
+            found[name] = (None, None)
+    if not wanted:
+        return found
+    entries = rotation_entries(session, rules)
+    day = timedelta(days=1)
+    overrides = overrides_between(session, sorted(set(wanted.values())), now - day, now + day)
+    for name, rotation_name in wanted.items():
+        entry = entries.get(rotation_name)
+        if entry is None:
+            found[name] = (None, f"no rotation named {rotation_name!r}")
+            continue
+        try:
+            rotation = build_rotation(rotation_name, entry.spec, rules)
+        except UnknownCalendar as error:
+            found[name] = (None, str(error))
+            continue
+        current = on_call(rotation, overrides[rotation_name], now, horizon=timedelta(hours=1))
+        if current.current is None:
+            found[name] = (None, f"nobody is on call in rotation {rotation_name!r}")
+        else:
+            found[name] = (current.current.person, None)
+    return found
 
 
 def _reader_of(account: Account, default_zone: str) -> Reader:

@@ -68,7 +68,7 @@ class UnknownPerson(ValueError):
 
 
 class InvalidOverride(ValueError):
-    pass
+    """An override that cannot be: ending before it starts, or longer than a year."""
 
 
 @dataclass(frozen=True, slots=True)

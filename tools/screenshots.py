@@ -105,10 +105,11 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
         if server.poll() is not None:
             raise SystemExit(f"slakeeper serve exited with {server.returncode}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
+            ready = httpx.get(f"{url}/readyz", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
+            ready = False  # not listening yet
+        if ready:
+            return
         time.sleep(0.2)
     raise SystemExit("slakeeper serve did not become ready")
 
