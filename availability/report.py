@@ -104,6 +104,15 @@ def _availability(measurement: Measurement | None, rules: RuleFile) -> pd.DataFr
             "error_budget_seconds": table.error_budget_us / MICROS_PER_SECOND,
             "error_budget_remaining_seconds": table.error_budget_remaining_us / MICROS_PER_SECOND,
             "warranty_extension_days": table.warranty_extension_days,
+            "unknown_seconds": 0.0,
+            "unknown_policy": "up",
+            "raw_downtime_seconds": measured.downtime / MICROS_PER_SECOND,
+            "raw_availability_ratio": table.availability_ratio,
+            "adjustment_seconds": 0.0,
+            "credit_ratio": 0.0,
+            "month_state": "open",
+            "closed_at": pd.NaT,
+            "closed_by": None,
         }
     )
 

@@ -83,7 +83,7 @@ def parse_rule_text(
     ]
     if problems:
         raise RuleFileError(source, problems)
-    return compile_rule_file(spec, source=source, default_timezone=default_timezone)
+    return compile_rule_file(spec, source=source, default_timezone=default_timezone, text=text)
 
 
 def parse_yaml_mapping(text: str, source: str) -> tuple[yaml.Node | None, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -100,6 +101,10 @@ class RuleFile:
     default_target_ratio: float
     reopen_window: timedelta
     degraded_weight: float
+    # The YAML the rule file was compiled from, and its SHA-256 (hex): what a closed
+    # month records as the policy its figures were computed under.
+    text: str = ""
+    digest: str = ""
 
     def service(self, name: str) -> ServicePolicy:
         """The policy of a listed service, or the defaults for one only seen in labels."""
@@ -109,7 +114,9 @@ class RuleFile:
         return ServicePolicy(name, self.default_target_ratio, self.timezone)
 
 
-def compile_rule_file(spec: RuleFileSpec, *, source: str, default_timezone: str) -> RuleFile:
+def compile_rule_file(
+    spec: RuleFileSpec, *, source: str, default_timezone: str, text: str = ""
+) -> RuleFile:
     """Build a `RuleFile` from a spec whose references `rules.loader` has checked."""
     timezone = ZoneInfo(spec.timezone or default_timezone)
     calendars: dict[str, Calendar] = {"24x7": ALWAYS}
@@ -146,6 +153,8 @@ def compile_rule_file(spec: RuleFileSpec, *, source: str, default_timezone: str)
         default_target_ratio=_ratio(spec.defaults.target),
         reopen_window=_wall_clock(spec.defaults.reopen_window),
         degraded_weight=spec.defaults.degraded_weight,
+        text=text,
+        digest=hashlib.sha256(text.encode()).hexdigest(),
     )
 
 
