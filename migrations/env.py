@@ -10,6 +10,7 @@ import availability.models  # noqa: F401
 import collector.models  # noqa: F401 - registers the tables on the metadata
 import core.counters  # noqa: F401
 import incident.models  # noqa: F401
+import ledger.models  # noqa: F401
 import oncall.models  # noqa: F401
 from core.database import Base, create_database_engine
 

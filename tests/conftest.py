@@ -22,6 +22,7 @@ import availability.models  # noqa: F401
 import collector.models  # noqa: F401
 import core.counters  # noqa: F401
 import incident.models  # noqa: F401
+import ledger.models  # noqa: F401
 import oncall.models  # noqa: F401
 from core.database import Base
 
