@@ -1,0 +1,125 @@
+"""Changes since close: a closed month measured again, compared with its record.
+
+A late alert, a reclassification, a maintenance window planned back-dated or a blind window
+found late changes what a closed month measures, never its record. `watch_month` measures
+the closed services again with the rule file their records were computed under and keeps,
+per record, at most one `pending` change: the newest difference from the record's basis
+(its figures, or the change a manager accepted last). A difference that goes away
+supersedes its pending change; only an `accept` adjustment applies one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from availability.periods import parse_month
+from ledger import store
+from ledger.arithmetic import basis_of, figures_of
+from ledger.basis import change_of
+from ledger.models import MonthAdjustment, MonthRecord, PendingChange
+from ledger.records import digest_of, measure_month
+from rules.policy import RuleFile
+
+__all__ = ["RulesOf", "watch_closed_months", "watch_month"]
+
+RulesOf = Callable[[str], RuleFile]
+"""The rule file of a digest (the server's own, or one stored in `rule_policies`)."""
+
+# Months closed longer ago than this are not measured again by the job.
+WATCHED_FOR = timedelta(days=400)
+
+
+def _current_basis(session: Session, record: MonthRecord) -> dict[str, object]:
+    """The figures the record's month stands on: its own, or its last accepted change's."""
+    accepted = [
+        adjustment
+        for adjustment in session.query(MonthAdjustment)
+        .filter_by(month=record.month, service=record.service, state="applied", action="accept")
+        .order_by(MonthAdjustment.id)
+        if adjustment.record_id == record.id
+    ]
+    if accepted:
+        change = change_of(session, accepted[-1])
+        pending = session.get(PendingChange, accepted[-1].pending_change_id)
+        if change.basis is not None and pending is not None:
+            return pending.figures
+    return record.figures
+
+
+def watch_month(
+    session: Session, *, month: str, rules_of: RulesOf, now: datetime
+) -> list[PendingChange]:
+    """Measure the closed services of `month` again; record what differs. Returns the
+    pending changes recorded now."""
+    year, number = parse_month(month)
+    by_rules: dict[str, list[MonthRecord]] = {}
+    for record in store.current_records(session, month):
+        by_rules.setdefault(record.rules_digest, []).append(record)
+    recorded: list[PendingChange] = []
+    for digest, records in by_rules.items():
+        _, live = measure_month(
+            session,
+            rules=rules_of(digest),
+            year=year,
+            month=number,
+            services=[record.service for record in records],
+            now=now,
+        )
+        for record in records:
+            if record.service in live:
+                change = _compare(session, record, live[record.service], now)
+                if change is not None:
+                    recorded.append(change)
+    session.flush()
+    return recorded
+
+
+def _compare(
+    session: Session, record: MonthRecord, live: dict[str, object], now: datetime
+) -> PendingChange | None:
+    basis = _current_basis(session, record)
+    fingerprint = digest_of(live["segments"])
+    pending = [
+        change
+        for change in store.pending_of(session, record.month, states=("pending",))
+        if change.record_id == record.id
+    ]
+    if fingerprint == digest_of(basis["segments"]):
+        for change in pending:
+            change.state, change.decided_at = "superseded", now
+        return None
+    if any(change.fingerprint == fingerprint for change in pending):
+        return None
+    for change in pending:
+        change.state, change.decided_at = "superseded", now
+    before, after = figures_of(basis_of(basis)), figures_of(basis_of(live))
+    change = PendingChange(
+        month=record.month,
+        service=record.service,
+        record_id=record.id,
+        detected_at=now,
+        figures=live,
+        fingerprint=fingerprint,
+        downtime_delta_us=after.downtime_us - before.downtime_us,
+        maintenance_delta_us=after.maintenance_us - before.maintenance_us,
+        unknown_delta_us=after.unknown_us - before.unknown_us,
+        ratio_delta=after.availability_ratio - before.availability_ratio,
+        state="pending",
+    )
+    session.add(change)
+    return change
+
+
+def watch_closed_months(
+    session: Session, *, rules_of: RulesOf, now: datetime
+) -> list[PendingChange]:
+    """`watch_month` for every closed month of the last `WATCHED_FOR`."""
+    oldest = (now - WATCHED_FOR).strftime("%Y-%m")
+    recorded: list[PendingChange] = []
+    for month in store.closed_months(session):
+        if month >= oldest:
+            recorded += watch_month(session, month=month, rules_of=rules_of, now=now)
+    return recorded
