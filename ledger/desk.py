@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
@@ -17,7 +17,7 @@ from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
 from core.database import writing_session
 from ledger import service, store
 from ledger.listing import adjustment_fields, dispute_fields, wire
-from rules.reloading import ActiveRules
+from rules.policy import RuleFile
 
 __all__ = [
     "AdjustmentBody",
@@ -94,13 +94,21 @@ class ResolveBody(BaseModel):
     actor: Actor | None = _ACTOR
 
 
+class RulesInForce(Protocol):
+    """The rule file figures are computed with (the server's `ActiveRules`, or the one the
+    CLI read back from the database)."""
+
+    @property
+    def current(self) -> RuleFile: ...
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerDesk:
     """What the signed month's routes are bound to."""
 
     engine: Engine
     sessions: sessionmaker[Session]
-    rules: ActiveRules
+    rules: RulesInForce
     clock: Callable[[], datetime]
     needs_approval: bool = False
     on_close: Callable[[str, list[str], str], None] | None = None

@@ -116,6 +116,8 @@ def close_month(
     closed = {record.service for record in store.current_records(session, month)}
     if services is None:
         names = [name for name in known_service_names(session, rules=rules) if name not in closed]
+        if not names and not closed:
+            raise NotClosed(f"no service is known in {month}: nothing to close")
         if not names:
             raise AlreadyClosed(f"every service of {month} is closed already")
     else:

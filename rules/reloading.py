@@ -34,10 +34,30 @@ class ActiveRules:
         self.last_reload_successful = True
         self.last_success_at = clock()
         self.reload_failures = 0
+        self._listeners: list[Callable[[RuleFile], None]] = []
 
     @property
     def current(self) -> RuleFile:
         return self._current
+
+    @property
+    def default_timezone(self) -> str:
+        """The time zone of a rule file that names none (the settings')."""
+        return self._default_timezone
+
+    def on_load(self, listener: Callable[[RuleFile], None]) -> None:
+        """Call `listener` with the rules now, and with the new rules after each reload.
+
+        A listener's exception is logged, never raised: the rules are in force anyway.
+        """
+        self._listeners.append(listener)
+        self._tell(listener, self._current)
+
+    def _tell(self, listener: Callable[[RuleFile], None], rules: RuleFile) -> None:
+        try:
+            listener(rules)
+        except Exception:
+            log.exception("a rule file listener failed")
 
     def reload(self) -> RuleFile:
         """Load the file again; on a RuleFileError keep the old rules, log, count, re-raise."""
@@ -52,6 +72,8 @@ class ActiveRules:
             self._current = loaded
             self.last_reload_successful = True
             self.last_success_at = self._clock()
+        for listener in self._listeners:
+            self._tell(listener, loaded)
         log.info(
             "rules reloaded from %s: %d services, %d rules",
             self.path,

@@ -24,6 +24,7 @@ import collector.alertmanager_api
 import collector.api
 import console.routes
 import incident.api
+import ledger.api
 import oncall.api
 import rules.api
 from access.audit import Caller
@@ -45,10 +46,13 @@ from core.responses import JSONBody
 from core.strict_query import reject_unknown_query_parameters
 from incident.api import IncidentDesk
 from incident.outbox import NOTIFICATIONS_FAILED
+from ledger.desk import LedgerDesk
+from ledger.store import remember_policy
 from oncall.metrics import OncallCollector
 from oncall.service import OncallDesk, who_is_on_call
 from rules.api import RuleReloading
 from rules.loader import RuleFileError
+from rules.policy import RuleFile
 from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
 from slakeeper.docs_access import document_credentials, guard_docs
@@ -85,6 +89,7 @@ ERROR_TABLES: tuple[ErrorTable, ...] = (
     incident.api.ERRORS,
     availability.api.ERRORS,
     oncall.api.ERRORS,
+    ledger.api.ERRORS,
     rules.api.ERRORS,
 )
 
@@ -135,6 +140,7 @@ def create_app(
     parts = _Parts(
         settings, clock, active_rules, engine, sessions, pipeline, scheduler, authenticator
     )
+    active_rules.on_load(_policy_recorder(engine, clock))
     registry, periods = _metrics(parts)
     # Swagger UI from the package's own files: /docs works without the internet. No ReDoc:
     # its bundle loads its logo from Redocly's CDN.
@@ -162,6 +168,17 @@ def create_app(
     guard_docs(app)
     document_credentials(app)
     return app
+
+
+def _policy_recorder(engine: Engine, clock: Callable[[], datetime]) -> Callable[[RuleFile], None]:
+    """Store each rule file the server loads: an open month's figures are computed with the
+    server's rules, also by `slakeeper report` (which reads them from the database)."""
+
+    def remember(loaded: RuleFile) -> None:
+        with writing_session(engine) as session:
+            remember_policy(session, loaded, default_timezone=loaded.timezone.key, now=clock())
+
+    return remember
 
 
 def _metrics(parts: _Parts) -> tuple[CollectorRegistry, Refreshed[PeriodFigures]]:
@@ -286,6 +303,16 @@ def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) ->
     )
     incidents = IncidentDesk(parts.engine, sessions, parts.rules, clock)
     incident.api.install(app, incidents)
+    ledger.api.install(
+        app,
+        LedgerDesk(
+            parts.engine,
+            sessions,
+            parts.rules,
+            clock,
+            needs_approval=settings.adjustments_need_approval,
+        ),
+    )
     measuring = AvailabilityDesk(parts.engine, sessions, parts.rules, clock)
     availability.api.install(app, measuring)
     on_call = OncallDesk(parts.engine, sessions, parts.rules, clock)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from slakeeper import __version__
-from slakeeper.cli import database, demo, oncall, people, report, rule_files, serving
+from slakeeper.cli import database, demo, month, oncall, people, report, rule_files, serving
 from slakeeper.cli.options import Handler
 from slakeeper.cli.preflight import CommandError
 
@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"slakeeper {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for verbs in (serving, database, rule_files, report, demo, people, oncall):
+    for verbs in (serving, database, rule_files, report, month, demo, people, oncall):
         verbs.add_parsers(commands)
     return parser
 
