@@ -67,7 +67,8 @@ def push(api: TestClient, *alerts: dict[str, Any]) -> None:
 
 def payments(view: dict[str, Any]) -> dict[str, Any]:
     (row,) = [row for row in view["services"] if row["service"] == "payments"]
-    return row
+    found: dict[str, Any] = row
+    return found
 
 
 def month(api: TestClient) -> dict[str, Any]:
