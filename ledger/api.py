@@ -8,13 +8,19 @@ month not over yet or an adjustment that would change nothing.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
 from access.guard import Manager, Viewer
 from availability.periods import parse_month
-from availability.report_response import ReportFormat, report_response
+from availability.report_response import (
+    REPORT_CONTENT,
+    ReportFormat,
+    ReportLanguage,
+    report_response,
+)
+from availability.resources import ComplianceReportResource
 from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID
 from core.errors import ErrorStatus, ErrorTable, error_responses
@@ -32,7 +38,6 @@ from ledger.desk import (
 )
 from ledger.reporting import month_report
 from ledger.resources import (
-    REPORT_RESPONSES,
     AdjustmentResource,
     ClosedPage,
     DisputeResource,
@@ -74,7 +79,7 @@ def _checked(month: str) -> str:
     "/months/{month}",
     summary="A month: closed or open per service, raw and adjusted figures, what changed",
     response_model=MonthResource,
-    responses=error_responses(400, 401, 403, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 def get_month(month: Month, desk: Desk, _caller: Viewer) -> Response:
     year, number = parse_month(month)
@@ -109,7 +114,7 @@ def post_reopen(month: Month, body: ReopenBody, desk: Desk, caller: Manager) -> 
     "/months/{month}/adjustments",
     summary="A month's adjustments",
     response_model=MonthResource,
-    responses=error_responses(400, 401, 403, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 def get_adjustments(month: Month, desk: Desk, _caller: Viewer) -> Response:
     return get_month(month, desk, _caller)
@@ -191,7 +196,13 @@ def post_resolve(
 @router.get(
     "/reports/availability",
     summary="The monthly compliance report (a closed month's from its record)",
-    responses={**REPORT_RESPONSES, **error_responses(400, 401, 403, 422, 503)},
+    description=(
+        "JSON (the default), CSV, HTML or PDF (A4, printed by headless Chromium). HTML and PDF "
+        "are in `lang`, or else the best of `Accept-Language` among en and zh-CN, else en. "
+        "A service whose month is closed is reported from its record, adjusted."
+    ),
+    response_model=ComplianceReportResource,
+    responses={200: {"content": REPORT_CONTENT}, **error_responses(400, 401, 403, 422, 503)},
 )
 def get_report(
     request: Request,
@@ -199,7 +210,7 @@ def get_report(
     desk: Desk,
     _caller: Viewer,
     format: ReportFormat = "json",
-    lang: Literal["en", "zh-CN"] | None = None,
+    lang: ReportLanguage | None = None,
 ) -> Response:
     year, number = parse_month(month)
     with desk.sessions() as session:

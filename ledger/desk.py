@@ -16,6 +16,7 @@ from access.audit import Caller, record
 from core.bounds import MAX_ROW_ID, Instant, ServiceName, StorableText
 from core.database import writing_session
 from ledger import service, store
+from ledger.delivery import enqueue_closed
 from ledger.listing import adjustment_fields, dispute_fields, wire
 from rules.policy import RuleFile
 
@@ -123,6 +124,8 @@ def close(desk: LedgerDesk, caller: Caller, month: str, body: CloseBody) -> list
             session, rules=rules, month=month, services=body.services, actor=acting.actor, now=now
         )
         closed = [_record_fields(r) for r in records]
+        # The report to the rule file's recipients, queued with the close: a crash loses none.
+        enqueue_closed(session, rules=rules, month=month, actor=acting.actor, now=now)
         record(
             session,
             caller,

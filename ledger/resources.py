@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "REPORT_RESPONSES",
     "AdjustmentResource",
     "ClosedPage",
     "DisputeResource",
@@ -110,16 +109,3 @@ class MonthResource(_Model):
     adjustments: list[AdjustmentResource]
     disputes: list[DisputeResource]
     pending_changes: list[PendingResource]
-
-
-REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "the report",
-        "content": {
-            "application/json": {"schema": {"type": "object"}},
-            "text/csv": {"schema": {"type": "string"}},
-            "text/html": {"schema": {"type": "string"}},
-            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-        },
-    }
-}

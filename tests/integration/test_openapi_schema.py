@@ -33,6 +33,15 @@ UNPROCESSABLE = {
     ("get", "/api/v1/maintenance"),
     ("post", "/api/v1/maintenance"),
     ("get", "/api/v1/reports/availability"),
+    ("get", "/api/v1/months/{month}"),
+    ("get", "/api/v1/months/{month}/adjustments"),
+    ("post", "/api/v1/months/{month}/close"),
+    ("post", "/api/v1/months/{month}/reopen"),
+    ("post", "/api/v1/months/{month}/adjustments"),
+    ("post", "/api/v1/months/{month}/adjustments/{adjustment_id}/approve"),
+    ("post", "/api/v1/months/{month}/adjustments/{adjustment_id}/reject"),
+    ("post", "/api/v1/months/{month}/disputes"),
+    ("post", "/api/v1/months/{month}/disputes/{dispute_id}/resolve"),
     ("post", "/-/reload"),
     ("post", "/api/v1/users"),
     ("patch", "/api/v1/users/{username}"),
@@ -154,7 +163,15 @@ def test_every_route_documented_as_guarded_is_refused_without_a_credential(
     assert len(guarded) > 30
     for method, path in guarded:
         url = path.format(
-            incident_id=1, window_id=1, token_id=1, override_id=1, username="ana", name="x"
+            incident_id=1,
+            window_id=1,
+            token_id=1,
+            override_id=1,
+            username="ana",
+            name="x",
+            month="2026-10",
+            adjustment_id=1,
+            dispute_id=1,
         )
         response = api.request(method, url, json={})
         assert response.status_code == 401, f"{method.upper()} {path}: {response.text}"

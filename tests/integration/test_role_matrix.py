@@ -53,6 +53,15 @@ RULES = {
     "POST /api/v1/maintenance": "manager",
     "DELETE /api/v1/maintenance/{window_id}": "manager",
     "GET /api/v1/reports/availability": "viewer",
+    "GET /api/v1/months/{month}": "viewer",
+    "POST /api/v1/months/{month}/close": "manager",
+    "POST /api/v1/months/{month}/reopen": "manager",
+    "GET /api/v1/months/{month}/adjustments": "viewer",
+    "POST /api/v1/months/{month}/adjustments": "manager",
+    "POST /api/v1/months/{month}/adjustments/{adjustment_id}/approve": "manager",
+    "POST /api/v1/months/{month}/adjustments/{adjustment_id}/reject": "manager",
+    "POST /api/v1/months/{month}/disputes": "manager",
+    "POST /api/v1/months/{month}/disputes/{dispute_id}/resolve": "manager",
     "GET /api/v1/oncall": "viewer",
     "GET /api/v1/rotations": "viewer",
     "GET /api/v1/rotations/{name}": "viewer",
@@ -111,6 +120,9 @@ class Setup:
             window_id=self.window_id,
             override_id=1,
             name="payments",
+            month="2026-10",
+            adjustment_id=1,
+            dispute_id=1,
         )
 
 
