@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from rules.policy import RuleFile, compile_rule_file
 from rules.reaching import reference_problems
-from rules.schema import RuleFileSpec
+from rules.schema import CreditsSpec, RuleFileSpec
 from rules.templates import TitleTemplate, TitleTemplateError
 
 __all__ = [
@@ -235,6 +235,9 @@ def _reference_problems(spec: RuleFileSpec) -> Iterator[tuple[Location, str]]:
                 _unknown("calendar", priority.calendar, calendars),
             )
     yield from _escalation_problems(spec)
+    yield from _credit_problems(("credits",), spec.credits)
+    for index, service in enumerate(spec.services):
+        yield from _credit_problems(("services", index, "credits"), service.credits)
     yield from reference_problems(spec.contacts, spec.channels, spec.rotations, calendars)
     services = [service.name for service in spec.services]
     for index, window in enumerate(spec.maintenance):
@@ -295,6 +298,29 @@ def _escalation_problems(spec: RuleFileSpec) -> Iterator[tuple[Location, str]]:
                         ("escalation", priority_name, index, "notify", position),
                         _unknown("contact", contact, contacts),
                     )
+
+
+def _credit_problems(loc: Location, spec: CreditsSpec | None) -> Iterator[tuple[Location, str]]:
+    """Tiers whose `below` repeats another's, or whose credit is less than a higher tier's:
+    a worse availability must never earn a smaller credit."""
+    if spec is None:
+        return
+    tiers = spec.tiers
+    for index, tier in enumerate(tiers):
+        for other_index, other in enumerate(tiers):
+            if other_index < index and other.below == tier.below:
+                yield (
+                    (*loc, "tiers", index, "below"),
+                    f"below {tier.below} is given twice (tiers[{other_index}] and tiers[{index}])",
+                )
+            elif other.below > tier.below and other.credit > tier.credit:
+                yield (
+                    (*loc, "tiers", index, "credit"),
+                    f"credit {tier.credit} below {tier.below} % is less than the credit "
+                    f"{other.credit} below {other.below} %: the credit must not decrease as "
+                    "availability falls",
+                )
+                break
 
 
 def _template_problems(loc: Location, source: str) -> Iterator[tuple[Location, str]]:

@@ -15,11 +15,21 @@ from rules.calendars import AlwaysOpen, BusinessCalendar, Calendar, parse_hours
 from rules.durations import Duration
 from rules.engine import CompiledMatchers, Outcome, RuleSet
 from rules.matchers import Matcher, MatchOp
-from rules.schema import CalendarSpec, ContactSpec, MaintenanceSpec, RuleFileSpec
+from rules.schema import (
+    CalendarSpec,
+    ContactSpec,
+    CreditsSpec,
+    HeartbeatSpec,
+    MaintenanceSpec,
+    RuleFileSpec,
+)
 from rules.templates import TitleTemplate
 
 __all__ = [
+    "NO_CREDITS",
+    "CreditPolicy",
     "EscalationStep",
+    "HeartbeatPolicy",
     "Level",
     "PriorityPolicy",
     "RuleFile",
@@ -77,10 +87,47 @@ class EscalationStep:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditPolicy:
+    """Service credits: `tiers` of (below_ratio, credit_ratio), highest `below` first, the
+    credit not decreasing as `below` decreases; no credit above `max_ratio`."""
+
+    tiers: tuple[tuple[float, float], ...] = ()
+    max_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_ratio <= 1:
+            raise ValueError(f"max_ratio must lie in [0, 1], got {self.max_ratio}")
+        for below, credit in self.tiers:
+            if not 0 < below <= 1:
+                raise ValueError(f"a tier's below ratio must lie in (0, 1], got {below}")
+            if not 0 <= credit <= 1:
+                raise ValueError(f"a tier's credit ratio must lie in [0, 1], got {credit}")
+        for (upper, less), (lower, more) in zip(self.tiers, self.tiers[1:], strict=False):
+            if lower >= upper:
+                raise ValueError(f"tiers must be by falling below ratio, got {upper} then {lower}")
+            if more < less:
+                raise ValueError(f"the credit must not fall as below falls: {less} then {more}")
+
+
+NO_CREDITS = CreditPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatPolicy:
+    """Alerts matching `matchers` are the heartbeat; none for longer than `interval` is
+    blind time."""
+
+    matchers: CompiledMatchers
+    interval: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class ServicePolicy:
     name: str
     target_ratio: float
     timezone: ZoneInfo
+    unknown_policy: str = "up"  # "up" | "down" | "excluded": how blind time counts
+    credits: CreditPolicy = NO_CREDITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +152,22 @@ class RuleFile:
     # month records as the policy its figures were computed under.
     text: str = ""
     digest: str = ""
+    heartbeat: HeartbeatPolicy | None = None
+    default_unknown_policy: str = "up"
+    default_credits: CreditPolicy = NO_CREDITS
 
     def service(self, name: str) -> ServicePolicy:
         """The policy of a listed service, or the defaults for one only seen in labels."""
         listed = self.services.get(name)
         if listed is not None:
             return listed
-        return ServicePolicy(name, self.default_target_ratio, self.timezone)
+        return ServicePolicy(
+            name,
+            self.default_target_ratio,
+            self.timezone,
+            self.default_unknown_policy,
+            self.default_credits,
+        )
 
 
 def compile_rule_file(
@@ -128,6 +184,7 @@ def compile_rule_file(
         else _calendar("business", CalendarSpec(), timezone)
     )
     priorities = _priorities(spec, calendars, business)
+    default_credits = _credits(spec.credits)
     return RuleFile(
         source=source,
         spec=spec,
@@ -146,6 +203,8 @@ def compile_rule_file(
                 service.name,
                 _ratio(service.target if service.target is not None else spec.defaults.target),
                 ZoneInfo(service.timezone) if service.timezone else timezone,
+                service.unknown or spec.defaults.unknown,
+                _credits(service.credits) if service.credits is not None else default_credits,
             )
             for service in spec.services
         },
@@ -155,7 +214,24 @@ def compile_rule_file(
         degraded_weight=spec.defaults.degraded_weight,
         text=text,
         digest=hashlib.sha256(text.encode()).hexdigest(),
+        heartbeat=_heartbeat(spec.heartbeat),
+        default_unknown_policy=spec.defaults.unknown,
+        default_credits=default_credits,
     )
+
+
+def _credits(spec: CreditsSpec | None) -> CreditPolicy:
+    """The credit tiers as ratios, highest `below` first; none without a `credits` section."""
+    if spec is None:
+        return NO_CREDITS
+    tiers = sorted(((_ratio(t.below), _ratio(t.credit)) for t in spec.tiers), reverse=True)
+    return CreditPolicy(tuple(tiers), _ratio(spec.max) if spec.max is not None else 1.0)
+
+
+def _heartbeat(spec: HeartbeatSpec | None) -> HeartbeatPolicy | None:
+    if spec is None:
+        return None
+    return HeartbeatPolicy(CompiledMatchers(tuple(spec.matchers)), spec.interval.value)
 
 
 def _target(duration: Duration, calendar: Calendar, business: Calendar) -> SlaTarget:

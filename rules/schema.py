@@ -34,15 +34,20 @@ __all__ = [
     "CalendarSpec",
     "Category",
     "ContactSpec",
+    "CreditTierSpec",
+    "CreditsSpec",
     "Defaults",
     "EscalationStepSpec",
+    "HeartbeatSpec",
     "Impact",
     "LevelSpec",
     "MaintenanceSpec",
     "PrioritySpec",
+    "ReportSpec",
     "RuleFileSpec",
     "RuleSpec",
     "ServiceSpec",
+    "UnknownPolicy",
 ]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*\Z")
@@ -142,6 +147,9 @@ MatcherField = Annotated[Matcher, PlainValidator(_matcher), PlainSerializer(str)
 DurationField = Annotated[Duration, PlainValidator(_duration), PlainSerializer(str)]
 Percent = Annotated[float, AfterValidator(_percent)]
 Names = Annotated[list[Name], BeforeValidator(_one_or_many)]
+# How blind time counts for a service: as available (`up`), as downtime (`down`), or out of
+# the measured time like maintenance (`excluded`).
+UnknownPolicy = Literal["up", "down", "excluded"]
 
 
 class _Section(BaseModel):
@@ -162,6 +170,48 @@ class Defaults(_Section):
     service_labels: list[LabelName] = Field(default_factory=lambda: ["service", "job"])
     service: Name = "unknown"
     title: str = "{{ annotations.summary or labels.alertname }}"
+    unknown: UnknownPolicy = "up"
+
+
+def _credit_percent(value: float) -> float:
+    if not 0 <= value <= 100:
+        raise ValueError(f"expected a percentage from 0 to 100, got {value}")
+    return value
+
+
+def _below_percent(value: float) -> float:
+    if not 0 < value <= 100:
+        raise ValueError(f"expected an availability percentage above 0, at most 100, got {value}")
+    return value
+
+
+class CreditTierSpec(_Section):
+    """Availability strictly `below` this percentage earns `credit` % of the monthly fee."""
+
+    below: Annotated[float, AfterValidator(_below_percent)]
+    credit: Annotated[float, AfterValidator(_credit_percent)]
+
+
+class CreditsSpec(_Section):
+    """Service credits: the tier of the lowest `below` the availability falls under, capped at
+    `max` % (no cap when absent). The order of the tiers is checked by `rules.loader`."""
+
+    tiers: list[CreditTierSpec] = Field(default_factory=list)
+    max: Annotated[float, AfterValidator(_credit_percent)] | None = None
+
+
+class HeartbeatSpec(_Section):
+    """The always-firing alert (Alertmanager's Watchdog) that proves the alert path works:
+    no receipt for longer than `interval` is blind time for every service."""
+
+    matchers: list[MatcherField] = Field(min_length=1)
+    interval: DurationField
+
+    @model_validator(mode="after")
+    def _wall_clock(self) -> HeartbeatSpec:
+        if self.interval.is_business or self.interval.value.total_seconds() <= 0:
+            raise ValueError("interval must be a positive wall-clock duration (not bd)")
+        return self
 
 
 class ServiceSpec(_Section):
@@ -170,6 +220,8 @@ class ServiceSpec(_Section):
     matchers: list[MatcherField] | None = None
     target: Percent | None = None
     timezone: TimeZoneName | None = None
+    unknown: UnknownPolicy | None = None  # the file's `defaults.unknown` when omitted
+    credits: CreditsSpec | None = None  # the file's `credits` when omitted
 
 
 class LevelSpec(_Section):
@@ -260,6 +312,44 @@ class MaintenanceSpec(_Section):
         return self
 
 
+_MAILTO = re.compile(r"mailto:[^@\s]+@[^@\s]+\Z")
+_WEB = re.compile(r"https?://[^\s/]+\S*\Z")
+
+
+def _recipient(value: str) -> str:
+    if not (_MAILTO.match(value) or _WEB.match(value)) or len(value) > 2000:
+        shown = value if value.startswith("mailto:") else value.partition("?")[0][:60]
+        raise ValueError(
+            f"invalid recipient {shown!r}: expected mailto:ADDRESS or an http(s):// URL"
+        )
+    return value
+
+
+def _crontab(value: str) -> str:
+    if len(value.split()) != 5:
+        raise ValueError(f"invalid schedule {value!r}: expected five cron fields, e.g. 0 9 3 * *")
+    return _cron(value)
+
+
+class ReportSpec(_Section):
+    """Who gets the monthly report: on each close of a month, and on `schedule` (cron, in the
+    rule file's time zone) the previous month's. `${NAME}` in a recipient is read from the
+    environment (a webhook's token)."""
+
+    recipients: Annotated[
+        list[Annotated[str, AfterValidator(_recipient)]], BeforeValidator(expand_environment)
+    ] = Field(default_factory=list, max_length=100)
+    lang: Literal["en", "zh-CN"] = "en"
+    schedule: Annotated[str, AfterValidator(_crontab)] | None = None
+    attach: Literal["pdf", "html"] = "pdf"
+
+    @model_validator(mode="after")
+    def _once_each(self) -> ReportSpec:
+        if len(set(self.recipients)) != len(self.recipients):
+            raise ValueError("a recipient is listed twice")
+        return self
+
+
 def _default_levels() -> dict[str, LevelSpec]:
     return {
         "info": LevelSpec(open_incident=False),
@@ -295,3 +385,6 @@ class RuleFileSpec(_Section):
     )
     rotations: dict[Name, RotationSpec] = Field(default_factory=dict)
     maintenance: list[MaintenanceSpec] = Field(default_factory=list)
+    heartbeat: HeartbeatSpec | None = None  # none: no heartbeat watching
+    credits: CreditsSpec | None = None  # none: no service credits
+    report: ReportSpec = Field(default_factory=ReportSpec)  # default: nobody
