@@ -9,8 +9,11 @@ Contract:
 - `measure` takes one period per service (services live in different time zones, so their
   months start at different instants), clips every window to its own group's period and
   returns per service: the period's length, the maintenance time, the downtime (outage not
-  under maintenance) and the degraded time (degraded, neither outage nor maintenance), with
-  the downtime and degraded segments themselves.
+  under maintenance), the degraded time (degraded, neither outage nor maintenance) and the
+  unknown time (blind, neither maintenance, outage nor degraded: an alert that says a
+  service is degraded is knowledge, even while slakeeper is otherwise blind), with the
+  maintenance, downtime, degraded and unknown segments themselves. The four sets are
+  disjoint, so M + D + G + U <= T for every service.
 - Nothing loops in Python over windows or services: one sort and one sweep over all
   boundaries. Open-ended windows (still firing) must be closed with `now` by the caller.
 """
@@ -97,9 +100,10 @@ class Measured:
 
     `total` is the period's length; `maintenance` the union of maintenance windows in the
     period; `downtime` the union of outage windows in the period minus maintenance;
-    `degraded` the union of degraded windows in the period minus outage and maintenance.
-    `downtime_segments` and `degraded_segments` are those sets themselves: disjoint,
-    non-touching, non-empty intervals sorted by (group, start).
+    `degraded` the union of degraded windows in the period minus outage and maintenance;
+    `unknown` the union of blind windows in the period minus maintenance, outage and
+    degraded. The `*_segments` are those sets themselves: disjoint, non-touching, non-empty
+    intervals sorted by (group, start), whose lengths add up to the totals.
     """
 
     total: Micros
@@ -108,6 +112,9 @@ class Measured:
     degraded: Micros
     downtime_segments: Windows
     degraded_segments: Windows
+    unknown: Micros
+    unknown_segments: Windows
+    maintenance_segments: Windows
 
 
 def union(starts: Micros, ends: Micros) -> tuple[Micros, Micros]:
@@ -202,30 +209,17 @@ def _period_lengths(period_start: Micros, period_end: Micros) -> Micros:
     return total
 
 
-def measure(
-    period_start: Micros,
-    period_end: Micros,
-    *,
-    outage: Windows,
-    degraded: Windows,
-    maintenance: Windows,
-) -> Measured:
-    """Maintenance, downtime and degraded time of n services, each over its own period.
-
-    Service i's period is [period_start[i], period_end[i]); windows name their service by
-    `group`. Raises ValueError for arrays of the wrong shape or dtype, a period ending
-    before it starts, or a group outside 0..n-1.
-    """
-    total = _period_lengths(period_start, period_end)
-    n = len(total)
-    kinds = [_clipped(w, period_start, period_end) for w in (outage, degraded, maintenance)]
+def _elementary_segments(
+    kinds: Sequence[Windows],
+) -> tuple[Micros, Micros, Micros, list[NDArray[np.bool_]]]:
+    """The non-empty elementary segments between all boundaries, sorted by (group, start),
+    and for each kind whether it covers each segment: one sort and one sweep."""
     sizes = [2 * len(k) for k in kinds]
-    count = sum(sizes)
     group = np.concatenate([np.concatenate([k.group, k.group]) for k in kinds])
     time = np.concatenate([np.concatenate([k.start, k.end]) for k in kinds])
-    # One +1/-1 column per kind; every interval opens and closes inside its own group, so
+    # One +1/-1 row per kind; every interval opens and closes inside its own group, so
     # each running sum is back to 0 where a group ends.
-    depth = np.zeros((3, count), dtype=np.int32)
+    depth = np.zeros((len(kinds), sum(sizes)), dtype=np.int32)
     offset = 0
     for row, size in enumerate(sizes):
         half = size // 2
@@ -240,22 +234,52 @@ def measure(
     seg_group = group[:-1]
     seg_start, seg_end = time[:-1], time[1:]
     real = (group[1:] == seg_group) & (seg_end > seg_start)
-    seg_group, seg_start, seg_end = seg_group[real], seg_start[real], seg_end[real]
-    out, deg, maint = (d[:-1][real] > 0 for d in depth)
+    covered = [d[:-1][real] > 0 for d in depth]
+    return seg_group[real], seg_start[real], seg_end[real], covered
+
+
+def measure(
+    period_start: Micros,
+    period_end: Micros,
+    *,
+    outage: Windows,
+    degraded: Windows,
+    maintenance: Windows,
+    unknown: Windows | None = None,
+) -> Measured:
+    """Maintenance, downtime, degraded and unknown time of n services, each over its own
+    period (`unknown` are the blind windows; none when omitted).
+
+    Service i's period is [period_start[i], period_end[i]); windows name their service by
+    `group`. Raises ValueError for arrays of the wrong shape or dtype, a period ending
+    before it starts, or a group outside 0..n-1.
+    """
+    total = _period_lengths(period_start, period_end)
+    n = len(total)
+    every = (outage, degraded, maintenance, Windows.empty() if unknown is None else unknown)
+    kinds = [_clipped(w, period_start, period_end) for w in every]
+    seg_group, seg_start, seg_end, (out, deg, maint, blind) = _elementary_segments(kinds)
     length = seg_end - seg_start
     down = out & ~maint
     degraded_only = deg & ~out & ~maint
+    unknown_only = blind & ~deg & ~out & ~maint
 
     def per_group(chosen: NDArray[np.bool_]) -> Micros:
         return _sum_per_group(seg_group, np.where(chosen, length, 0), n)
+
+    def segments(chosen: NDArray[np.bool_]) -> Windows:
+        return _segments(seg_group, seg_start, seg_end, chosen)
 
     return Measured(
         total=total,
         maintenance=per_group(maint),
         downtime=per_group(down),
         degraded=per_group(degraded_only),
-        downtime_segments=_segments(seg_group, seg_start, seg_end, down),
-        degraded_segments=_segments(seg_group, seg_start, seg_end, degraded_only),
+        downtime_segments=segments(down),
+        degraded_segments=segments(degraded_only),
+        unknown=per_group(unknown_only),
+        unknown_segments=segments(unknown_only),
+        maintenance_segments=segments(maint),
     )
 
 

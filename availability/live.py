@@ -13,6 +13,7 @@ counter still until the downtime measured catches up with it again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -69,14 +70,19 @@ def window_figures(
     now_us: int,
     targets: NDArray[np.float64],
     degraded_weight: float,
+    unknown: Windows | None = None,
+    unknown_policy: str | Sequence[str] = "up",
 ) -> WindowFigures:
-    """The figures of each service over [starts[i], now).
+    """The figures of each service over [starts[i], now), blind time (`unknown`) counted
+    per each service's `unknown_policy` (`availability.figures`).
 
     The budget left is (budget - downtime - weighted degraded time) / budget, negative once
     overspent, and 1 when there is no time to measure yet (all of it maintenance, say).
     """
     ends = np.full(len(starts), now_us, dtype=np.int64)
-    measured = measure(starts, ends, outage=outage, degraded=degraded, maintenance=maintenance)
+    measured = measure(
+        starts, ends, outage=outage, degraded=degraded, maintenance=maintenance, unknown=unknown
+    )
     table = availability_table(
         measured.total,
         measured.maintenance,
@@ -84,11 +90,13 @@ def window_figures(
         measured.degraded,
         target_ratio=targets,
         degraded_weight=degraded_weight,
+        unknown_us=measured.unknown,
+        unknown_policy=unknown_policy,
     )
     # The exact budget, not the whole microseconds of the report: a ratio must not jump
     # between rounding steps at the start of a month.
-    budget = (1.0 - table.target_ratio) * (measured.total - measured.maintenance)
-    lost = measured.downtime + degraded_weight * measured.degraded
+    budget = (1.0 - table.target_ratio) * (measured.total - table.counted_maintenance_us)
+    lost = table.counted_downtime_us + degraded_weight * measured.degraded
     left = np.divide(budget - lost, budget, out=np.ones(len(starts)), where=budget > 0)
     return WindowFigures(table.availability_ratio, left)
 
