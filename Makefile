@@ -49,7 +49,8 @@ bench-metrics: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
 
-# The message catalogues (the console's pages, on-call's messages): extract, merge into each .po.
+# The message catalogues (the console's pages, on-call's messages, the compliance report):
+# extract, merge into each .po.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F console/babel.cfg -k N_ -o console/locales/console.pot console
 	$(BIN)/pybabel update -i console/locales/console.pot -d console/locales -D console --no-fuzzy-matching
@@ -57,6 +58,9 @@ messages: $(STAMP)
 	@test -f oncall/locales/zh_CN/LC_MESSAGES/messages.po || \
 	  $(BIN)/pybabel init -i oncall/locales/messages.pot -d oncall/locales -D messages -l zh_CN
 	$(BIN)/pybabel update -i oncall/locales/messages.pot -d oncall/locales -D messages --no-fuzzy-matching --ignore-obsolete
+	@mkdir -p build
+	$(BIN)/pybabel extract -F availability/babel.cfg -k N_ -k NP_:1c,2 -o build/report.pot availability
+	$(BIN)/pybabel update -i build/report.pot -d availability/locales -D report --no-fuzzy-matching --ignore-obsolete
 
 # The console's screenshots in docs/screenshots/ (demo data, Chromium; Chinese needs a CJK font).
 screenshots: $(STAMP)

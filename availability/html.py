@@ -1,353 +1,208 @@
-"""The compliance report as one self-contained HTML page: tables and inline SVG charts.
+"""The compliance report as one self-contained HTML page, in English or Chinese: tables,
+inline SVG charts, the signed month's record and the methodology.
 
-Python lays the charts out (positions, ticks, labels); the Jinja template
-(`templates/report.html.j2`) only draws them, with autoescape on, so names and titles from
-alert labels are escaped in tables and charts alike. Figures are pre-formatted here:
-availability is rounded down (a page never shows more than was achieved), durations read
-"3 h 36 min 5 s", and a missing value reads "—".
+Python words every figure (`report_words`) and lays the charts out (`report_charts`); the
+Jinja template (`templates/report.html.j2`, its labels from the `report` catalogue) only
+places them, with autoescape on, so names and titles from alert labels are escaped in
+tables and charts alike. The page fits 1,200 px without scrolling sideways and prints on
+A4 (`@page`), wide tables on landscape pages.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-import pandas as pd
 
 from availability.compliance import ALL_SERVICES, ComplianceReport
-from availability.report_shapes import (
-    BAR,
-    COLUMNS_BOTTOM,
-    COLUMNS_LEFT,
-    COLUMNS_RIGHT,
-    COLUMNS_TOP,
-    PLOT_LEFT,
-    PLOT_RIGHT,
-    ROW,
-    Bar,
-    BarChart,
-    Column,
-    ColumnChart,
-    Figure,
-    Tick,
+from availability.report_charts import (
+    CHART_MAX_SERVICES,
+    availability_chart,
+    downtime_chart,
+    priority_chart,
 )
+from availability.report_record import (
+    adjustment_rows,
+    credit,
+    dispute_rows,
+    methodology,
+    month_record,
+    pending_rows,
+)
+from availability.report_shapes import Figure
+from availability.report_words import LANGUAGES, Words, missing, translations
 
-__all__ = ["CHART_MAX_SERVICES", "render_html"]
-
-CHART_MAX_SERVICES = 40  # the availability chart shows at most this many, the lowest
-DASH = "—"
-NBSP = "\u00a0"  # between a number and its unit, so that a line never breaks there
-NAME_CHARS = 32  # longer names are cut short in charts (their tooltip has them whole)
+__all__ = ["CHART_MAX_SERVICES", "LANGUAGES", "render_html"]
 
 
-def render_html(report: ComplianceReport) -> str:
-    """The report as one HTML page that needs no other file, font or script."""
-    zone = ZoneInfo(report.timezone)
+def render_html(report: ComplianceReport, *, lang: str = "en") -> str:
+    """The report as one HTML page in `lang` ("en" or "zh-CN") that needs no other file,
+    font or script. Raises `ValueError` for another language."""
+    words = Words.of(lang, report.timezone)
     services: list[dict[str, Any]] = report.services.to_dict("records")
     priorities = report.priorities[report.priorities["service"] == ALL_SERVICES]
     priority_rows: list[dict[str, Any]] = priorities.to_dict("records")
-    return _template().render(
+    record = report.record
+    return _template(lang).render(
+        lang=lang,
         month=report.month,
-        period=_period(report, zone),
-        figures=_figures(report.summary),
-        services=[_service_row(row, report.timezone) for row in services],
-        availability_chart=_availability_chart(services),
-        downtime_chart=_downtime_chart(report.downtime_by_day.to_dict("records")),
-        priorities=[_priority_row(row) for row in priority_rows],
-        priority_chart=_priority_chart(priority_rows),
-        breaches=[_breach_row(row, zone) for row in report.breaches.to_dict("records")],
+        period=_period(report, words),
+        record=month_record(report, words),
+        figures=_figures(report, words),
+        services=[_service_row(row, words, report.timezone) for row in services],
+        availability_chart=availability_chart(services, words),
+        downtime_chart=downtime_chart(report.downtime_by_day.to_dict("records"), words),
+        priorities=[_priority_row(row, words) for row in priority_rows],
+        priority_chart=priority_chart(priority_rows, words),
+        breaches=[_breach_row(row, words) for row in report.breaches.to_dict("records")],
+        adjustments=adjustment_rows(record.adjustments, words),
+        disputes=dispute_rows(record.disputes, words),
+        pending=pending_rows(record.pending, words),
+        method=methodology(report, words),
     )
 
 
 @cache
-def _template() -> jinja2.Template:
+def _template(lang: str) -> jinja2.Template:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("availability", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(  # type: ignore[attr-defined]
+        translations(lang), newstyle=True
     )
     return environment.get_template("report.html.j2")
 
 
-# Formatting ------------------------------------------------------------------------------
+def _with_offset(moment: datetime, words: Words) -> str:
+    offset = moment.astimezone(ZoneInfo(words.zone)).strftime("%z")
+    return f"{words.time(moment)} (UTC{offset[:3]}:{offset[3:]})"
 
 
-def _missing(value: Any) -> bool:
-    return value is None or bool(pd.isna(value))
-
-
-def _availability(ratio: Any) -> str:
-    """Percent with 3 decimals, rounded down: 0.999996 is 99.999 %, never 100.000 %."""
-    if _missing(ratio):
-        return DASH
-    floored = math.floor(float(ratio) * 100_000 + 1e-6) / 1000
-    return f"{floored:.3f}{NBSP}%"
-
-
-def _target(ratio: Any) -> str:
-    """Percent with 3 decimals, or as many as the target has (99.9995 %)."""
-    if _missing(ratio):
-        return DASH
-    percent = float(ratio) * 100
-    text = f"{percent:.3f}"
-    if abs(float(text) - percent) > 1e-9:
-        text = f"{percent:.6f}".rstrip("0")
-    return f"{text}{NBSP}%"
-
-
-def _share(ratio: Any) -> str:
-    return DASH if _missing(ratio) else f"{float(ratio) * 100:.1f}{NBSP}%"
-
-
-def _count(value: Any) -> str:
-    return DASH if _missing(value) else f"{int(value):,}"
-
-
-def _duration(seconds: Any) -> str:
-    """Whole days, hours, minutes and seconds, the zero ones left out: "3 h 36 min 5 s"."""
-    if _missing(seconds):
-        return DASH
-    total = round(float(seconds))
-    rest = abs(total)
-    days, rest = divmod(rest, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    units = ((days, "d"), (hours, "h"), (minutes, "min"), (secs, "s"))
-    text = " ".join(f"{value}{NBSP}{unit}" for value, unit in units if value) or f"0{NBSP}s"
-    return f"−{text}" if total < 0 else text
-
-
-def _seconds(seconds: Any) -> str:
-    """Whole seconds beside a duration of a minute or more: "12,965 s"."""
-    if _missing(seconds) or abs(round(float(seconds))) < 60:
-        return ""
-    return f"{round(float(seconds)):,}{NBSP}s"
-
-
-def _time(moment: Any, zone: ZoneInfo) -> str | None:
-    if _missing(moment):
-        return None
-    local: datetime = moment.astimezone(zone)
-    return local.strftime("%Y-%m-%d %H:%M")
-
-
-def _time_with_offset(moment: datetime, zone: ZoneInfo) -> str:
-    offset = moment.astimezone(zone).strftime("%z")
-    return f"{_time(moment, zone)} (UTC{offset[:3]}:{offset[3:]})"
-
-
-# Sections --------------------------------------------------------------------------------
-
-
-def _period(report: ComplianceReport, zone: ZoneInfo) -> dict[str, str | None]:
+def _period(report: ComplianceReport, words: Words) -> dict[str, str | None]:
     """The header's times; `month_ends` only while the month is still running."""
+    zone = ZoneInfo(report.timezone)
     year, month = (int(part) for part in report.month.split("-"))
     month_end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
     return {
-        "start": _time_with_offset(report.start, zone),
-        "end": _time_with_offset(report.end, zone),
-        "month_ends": _time(month_end, zone) if report.end < month_end else None,
-        "generated": _time(report.generated_at, zone),
+        "start": _with_offset(report.start, words),
+        "end": _with_offset(report.end, words),
+        "month_ends": words.time(month_end) if report.end < month_end else None,
+        "generated": words.time(report.generated_at),
         "timezone": report.timezone,
     }
 
 
-def _figures(summary: Mapping[str, Any]) -> list[Figure]:
-    s = summary
+def _figures(report: ComplianceReport, words: Words) -> list[Figure]:
+    s, _ = report.summary, words.gettext
     downtime, maintenance = s["downtime_seconds"], s["maintenance_seconds"]
+    services = report.services
+    unknown = float(services["unknown_seconds"].fillna(0).sum()) if len(services) else 0.0
+    credited = int((services["credit_ratio"].fillna(0) > 0).sum()) if len(services) else 0
     return [
-        Figure("Services", _count(s["services"])),
-        Figure("Met", _count(s["services_met"]), "services at or above target"),
-        Figure("Breached", _count(s["services_breached"]), "services below target", alarm=True),
-        Figure("Overall availability", _availability(s["availability_ratio"]), "time-weighted"),
-        Figure("Total downtime", _duration(downtime), _seconds(downtime)),
-        Figure("Maintenance", _duration(maintenance), _seconds(maintenance)),
-        Figure("Degraded", _duration(s["degraded_seconds"])),
-        Figure("Incidents", _count(s["incidents"]), "opened in the period"),
-        Figure("Response breaches", _count(s["response_breaches"]), alarm=True),
-        Figure("Resolution breaches", _count(s["resolution_breaches"]), alarm=True),
-        Figure("MTTA", _duration(s["mtta_seconds"]), "mean time to acknowledge"),
-        Figure("MTTR", _duration(s["mttr_seconds"]), "mean time to resolve"),
+        Figure(_("Services"), words.count(s["services"])),
+        Figure(_("Met"), words.count(s["services_met"]), _("services at or above target")),
+        Figure(
+            _("Breached"), words.count(s["services_breached"]), _("services below target"), True
+        ),
+        Figure(
+            _("Overall availability"),
+            words.availability(s["availability_ratio"]),
+            _("time-weighted"),
+        ),
+        Figure(_("Total downtime"), words.duration(downtime), words.seconds(downtime)),
+        Figure(_("Maintenance"), words.duration(maintenance), words.seconds(maintenance)),
+        Figure(_("Degraded"), words.duration(s["degraded_seconds"])),
+        Figure(_("Unknown time"), words.duration(unknown), _("monitoring could not see")),
+        Figure(_("Credits"), words.count(credited), _("services owed a credit"), True),
+        Figure(_("Incidents"), words.count(s["incidents"]), _("opened in the period")),
+        Figure(_("Response breaches"), words.count(s["response_breaches"]), alarm=True),
+        Figure(_("Resolution breaches"), words.count(s["resolution_breaches"]), alarm=True),
+        Figure(_("MTTA"), words.duration(s["mtta_seconds"]), _("mean time to acknowledge")),
+        Figure(_("MTTR"), words.duration(s["mttr_seconds"]), _("mean time to resolve")),
     ]
 
 
-def _cells(row: Mapping[str, Any], formats: Mapping[str, Callable[[Any], str]]) -> dict[str, Any]:
-    return {column: format_(row[column]) for column, format_ in formats.items()}
-
-
-SERVICE_CELLS = {
-    "availability_ratio": _availability,
-    "target_ratio": _target,
-    **dict.fromkeys(("downtime_seconds", "maintenance_seconds", "degraded_seconds"), _duration),
-    **dict.fromkeys(("error_budget_seconds", "error_budget_remaining_seconds"), _duration),
-    **dict.fromkeys(("warranty_extension_days", "incidents"), _count),
-    **dict.fromkeys(("response_breaches", "resolution_breaches"), _count),
-    **dict.fromkeys(("mtta_seconds", "mttr_seconds"), _duration),
-}
-PRIORITY_CELLS = {
-    "incidents": _count,
-    **dict.fromkeys(("response_met_ratio", "resolution_met_ratio"), _share),
-    **dict.fromkeys(("response_breaches", "resolution_breaches"), _count),
-    **dict.fromkeys(("mtta_seconds", "mttr_seconds"), _duration),
-}
-
-
-def _service_row(row: Mapping[str, Any], report_timezone: str) -> dict[str, Any]:
-    remaining = row["error_budget_remaining_seconds"]
-    return _cells(row, SERVICE_CELLS) | {
-        "service": row["service"],
-        "timezone": "" if row["timezone"] == report_timezone else row["timezone"],
-        "met": bool(row["met"]),
-        "overspent": not _missing(remaining) and round(float(remaining)) < 0,
-    }
-
-
-def _priority_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    return _cells(row, PRIORITY_CELLS) | {"priority": row["priority"]}
-
-
-def _breach_row(row: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any]:
-    times = {column: _time(row[column], zone) for column in ("opened_at", "due_at", "done_at")}
+def _adjusted(row: Mapping[str, Any], words: Words) -> dict[str, str | None]:
+    """The measured (raw) figures beside the adjusted ones, where they differ."""
+    adjustment: Any = row.get("adjustment_seconds")
+    moved = not missing(adjustment) and round(float(adjustment)) != 0
+    availability = words.availability(row["availability_ratio"])
+    raw_availability = words.availability(row.get("raw_availability_ratio"))
+    downtime = words.duration(row["downtime_seconds"])
+    raw_downtime = words.duration(row.get("raw_downtime_seconds"))
+    differs = moved or raw_downtime not in (downtime, "—")
     return {
-        **{column: row[column] for column in ("service", "priority", "kind", "title")},
-        **times,
-        "incident_id": DASH if _missing(row["incident_id"]) else str(int(row["incident_id"])),
-        "late_seconds": _duration(row["late_seconds"]),
+        "availability": availability,
+        "raw_availability": raw_availability
+        if raw_availability not in (availability, "—")
+        else None,
+        "downtime": downtime,
+        "raw_downtime": raw_downtime if differs else None,
+        "adjustment": words.signed_seconds(adjustment) if moved else None,
     }
 
 
-# Charts ----------------------------------------------------------------------------------
+def _service_row(row: Mapping[str, Any], words: Words, report_zone: str) -> dict[str, Any]:
+    remaining, state = row["error_budget_remaining_seconds"], row.get("month_state")
+    credit_ratio: Any = row.get("credit_ratio")
+    return _adjusted(row, words) | {
+        "service": row["service"],
+        "timezone": "" if row["timezone"] == report_zone else row["timezone"],
+        "met": bool(row["met"]),
+        "target": words.target(row["target_ratio"]),
+        "credit": credit(credit_ratio, words),
+        "credited": not missing(credit_ratio) and float(credit_ratio) > 0,
+        "unknown": words.duration(row.get("unknown_seconds")),
+        "unknown_policy": words.word("unknown_policy", row.get("unknown_policy")),
+        "maintenance": words.duration(row["maintenance_seconds"]),
+        "degraded": words.duration(row["degraded_seconds"]),
+        "budget": words.duration(row["error_budget_seconds"]),
+        "remaining": words.duration(remaining),
+        "overspent": not missing(remaining) and round(float(remaining)) < 0,
+        "warranty": words.count(row["warranty_extension_days"]),
+        "incidents": words.count(row["incidents"]),
+        "response_breaches": words.count(row["response_breaches"]),
+        "resolution_breaches": words.count(row["resolution_breaches"]),
+        "mtta": words.duration(row["mtta_seconds"]),
+        "mttr": words.duration(row["mttr_seconds"]),
+        "closed": state == "closed",
+        "month_state": words.word("month_state", state),
+        "closed_by": "" if missing(row.get("closed_by")) else str(row["closed_by"]),
+        "closed_at": "" if missing(row.get("closed_at")) else words.time(row["closed_at"]),
+    }
 
 
-def _nice_step(raw: float) -> float:
-    """The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least `raw`."""
-    magnitude = 10.0 ** math.floor(math.log10(raw))
-    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+def _priority_row(row: Mapping[str, Any], words: Words) -> dict[str, Any]:
+    return {
+        "priority": row["priority"],
+        "incidents": words.count(row["incidents"]),
+        "response_met_ratio": words.share(row["response_met_ratio"]),
+        "response_breaches": words.count(row["response_breaches"]),
+        "resolution_met_ratio": words.share(row["resolution_met_ratio"]),
+        "resolution_breaches": words.count(row["resolution_breaches"]),
+        "mtta_seconds": words.duration(row["mtta_seconds"]),
+        "mttr_seconds": words.duration(row["mttr_seconds"]),
+    }
 
 
-def _tick_label(value: float, step: float) -> str:
-    decimals = next(d for d in range(10) if abs(round(step, d) - step) < 1e-9 * step)
-    return f"{value:.{decimals}f}"
-
-
-def _short(name: str) -> str:
-    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
-
-
-def _availability_axis(lowest_percent: float) -> tuple[float, float]:
-    """Lower end and tick step of an axis that ends at 100 % and starts below `lowest`."""
-    span = max(100.0 - lowest_percent, 0.1)
-    step = _nice_step(span * 1.1 / 5)
-    lower = max(0.0, math.floor((lowest_percent - span * 0.05) / step) * step)
-    return round(lower, 9), step
-
-
-def _availability_chart(services: Sequence[Mapping[str, Any]]) -> BarChart:
-    shown = list(services)
-    note = ""
-    if len(shown) > CHART_MAX_SERVICES:
-        shown.sort(key=_lowest_first)
-        shown = shown[:CHART_MAX_SERVICES]
-        note = (
-            f"Showing the {CHART_MAX_SERVICES} lowest of {len(services):,} services, "
-            "lowest availability first."
-        )
-    percents = [
-        float(row[column]) * 100
-        for row in shown
-        for column in ("availability_ratio", "target_ratio")
-        if not _missing(row[column])
-    ]
-    lower, step = _availability_axis(min(percents, default=99.0))
-
-    def x(percent: float) -> float:
-        fraction = (min(max(percent, lower), 100.0) - lower) / (100.0 - lower)
-        return round(PLOT_LEFT + fraction * (PLOT_RIGHT - PLOT_LEFT), 1)
-
-    top = 26
-    bars = []
-    for index, row in enumerate(shown):
-        ratio, target = row["availability_ratio"], row["target_ratio"]
-        value, target_text = _availability(ratio), _target(target)
-        bars.append(
-            Bar(
-                name=_short(str(row["service"])),
-                y=top + index * ROW + (ROW - BAR) / 2,
-                length=0.0 if _missing(ratio) else x(float(ratio) * 100) - PLOT_LEFT,
-                value=value,
-                tone="met" if bool(row["met"]) else "breached",
-                tooltip=f"{row['service']}: {value} (target {target_text})",
-                target_x=None if _missing(target) else x(float(target) * 100),
-            )
-        )
-    count = round((100.0 - lower) / step)
-    ticks = [
-        Tick(x(lower + i * step), _tick_label(lower + i * step, step)) for i in range(count + 1)
-    ]
-    bottom = top + len(shown) * ROW
-    return BarChart(bottom + 44, top, bottom, bars, ticks, note)
-
-
-def _lowest_first(row: Mapping[str, Any]) -> tuple[bool, float]:
-    ratio = row["availability_ratio"]
-    return (True, 0.0) if _missing(ratio) else (False, float(ratio))
-
-
-def _priority_chart(rows: Sequence[Mapping[str, Any]]) -> BarChart:
-    most = max((int(row["incidents"]) for row in rows), default=0) or 1
-    plot_right = PLOT_LEFT + 400
-    top = 6
-    bars = [
-        Bar(
-            name=_short(str(row["priority"])),
-            y=top + index * ROW + (ROW - BAR) / 2,
-            length=round(int(row["incidents"]) / most * (plot_right - PLOT_LEFT), 1),
-            value=_count(row["incidents"]),
-            tone="plain",
-            tooltip=f"{row['priority']}: {_count(row['incidents'])} incidents",
-        )
-        for index, row in enumerate(rows)
-    ]
-    bottom = top + len(rows) * ROW
-    return BarChart(bottom + 6, top, bottom, bars, [], plot_right=plot_right)
-
-
-def _downtime_chart(days: Sequence[Mapping[str, Any]]) -> ColumnChart:
-    most = max((float(day["downtime_seconds"]) for day in days), default=0.0)
-    unit, unit_seconds = ("h", 3600) if most >= 2 * 3600 else ("min", 60)
-    highest = max(most / unit_seconds, 1.0)
-    step = _nice_step(highest / 4)
-    top_value = math.ceil(highest / step - 1e-9) * step
-
-    def y(value: float) -> float:
-        return round(COLUMNS_BOTTOM - value / top_value * (COLUMNS_BOTTOM - COLUMNS_TOP), 1)
-
-    slot = (COLUMNS_RIGHT - COLUMNS_LEFT) / max(len(days), 1)
-    columns = []
-    for index, row in enumerate(days):
-        day: date = row["day"]
-        seconds = float(row["downtime_seconds"])
-        top = y(seconds / unit_seconds)
-        columns.append(
-            Column(
-                x=round(COLUMNS_LEFT + index * slot + slot * 0.15, 1),
-                y=top,
-                width=round(slot * 0.7, 1),
-                height=round(COLUMNS_BOTTOM - top, 1),
-                center=round(COLUMNS_LEFT + (index + 0.5) * slot, 1),
-                label=str(day.day) if slot >= 16 or index % 2 == 0 else "",
-                tooltip=f"{day.isoformat()}: {_duration(seconds)}",
-            )
-        )
-    ticks = [
-        Tick(y(i * step), f"{_tick_label(i * step, step)}{NBSP}{unit}")
-        for i in range(round(top_value / step) + 1)
-    ]
-    return ColumnChart(columns, ticks)
+def _breach_row(row: Mapping[str, Any], words: Words) -> dict[str, Any]:
+    return {
+        "incident_id": "—" if missing(row["incident_id"]) else str(int(row["incident_id"])),
+        "service": row["service"],
+        "priority": row["priority"],
+        "kind": words.word("kind", row["kind"]),
+        "title": row["title"],
+        "opened_at": words.time(row["opened_at"]),
+        "due_at": words.time(row["due_at"]),
+        "done_at": None if missing(row["done_at"]) else words.time(row["done_at"]),
+        "late_seconds": words.duration(row["late_seconds"]),
+    }
