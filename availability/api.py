@@ -2,25 +2,29 @@
 
 Routes parse and call `availability.service` or `availability.report`; their errors are
 answered by `ERRORS`: 404 an unknown service or window, 422 a period or window that cannot
-be, 400 a query that names no period.
+be, 400 a query that names no period, 503 a PDF that Chromium could not print.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
 from access.guard import Manager, Viewer
 from availability import planning, service
-from availability.html import render_html
 from availability.maintenance import TooManyOccurrences
+from availability.pdf import PdfError
 from availability.periods import InvalidPeriod, PeriodInFuture, parse_month, requested_period
 from availability.planning import AvailabilityDesk, MaintenanceBody
-from availability.rendering import report_csv, report_json
 from availability.report import build_report
+from availability.report_response import (
+    REPORT_CONTENT,
+    ReportFormat,
+    ReportLanguage,
+    report_response,
+)
 from availability.resources import (
     AvailabilityResource,
     CancelledWindow,
@@ -42,6 +46,7 @@ ERRORS: ErrorTable = {
     InvalidPeriod: ErrorStatus(400, "bad_request"),
     PeriodInFuture: ErrorStatus(422, "invalid_period"),
     TooManyOccurrences: ErrorStatus(422, "invalid_maintenance"),
+    PdfError: ErrorStatus(503, "pdf_unavailable"),  # no Chromium, or it failed to print
     service.UnknownService: ErrorStatus(404, "not_found"),
     service.MaintenanceWindowNotFound: ErrorStatus(404, "not_found"),
     service.InvalidMaintenanceWindow: ErrorStatus(
@@ -172,33 +177,26 @@ def delete_maintenance(
 @router.get(
     "/reports/availability",
     summary="The monthly compliance report",
+    description=(
+        "JSON (the default), CSV, HTML or PDF (A4, printed by headless Chromium). HTML and PDF "
+        "are in `lang`, or else the best of `Accept-Language` among en and zh-CN, else en."
+    ),
     response_model=ComplianceReportResource,
     responses={
-        200: {
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "text/html": {"schema": {"type": "string"}},
-            }
-        },
+        200: {"content": REPORT_CONTENT},
         **error_responses(400, 401, 403, 422, 503),
     },
 )
 def get_report(
+    request: Request,
     month: Annotated[str, Query(examples=["2026-11"])],
     desk: Desk,
     _caller: Viewer,
-    format: Literal["json", "csv", "html"] = "json",
+    format: ReportFormat = "json",
+    lang: ReportLanguage | None = None,
 ) -> Response:
     now = desk.clock()
     year, number = parse_month(month)
     with desk.sessions() as session:
         report = build_report(session, rules=desk.rules.current, year=year, month=number, now=now)
-    if format == "csv":
-        return PlainTextResponse(
-            report_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="availability-{month}.csv"'},
-        )
-    if format == "html":
-        return HTMLResponse(render_html(report))
-    return JSONBody(report_json(report))
+    return report_response(report, format, lang, request)

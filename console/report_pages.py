@@ -1,5 +1,6 @@
 """The console's reports page: pick a month, read its compliance report in the page (the API's
-own HTML report, in a frame), download it as HTML, CSV or JSON from the API."""
+own HTML report, in a frame), download it as HTML, PDF, CSV or JSON from the API; HTML and
+PDF in the viewer's language."""
 
 from __future__ import annotations
 

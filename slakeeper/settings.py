@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     # How old /metrics lets availability and error budget grow before it recomputes them
     # in the background (s); 0 computes them at every scrape.
     availability_refresh_seconds: float = Field(default=60.0, ge=0, le=3600)
+    # The browser that prints the compliance report's PDF: a command on PATH or a path.
+    chromium_path: str = Field(default="chromium", min_length=1)
 
     @field_validator(
         "ingest_tokens",

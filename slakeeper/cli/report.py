@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast
 
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,6 +15,9 @@ from core.database import create_database_engine, error_summary
 from rules.loader import DEFAULT_RULES, RuleFileError, load_rule_file
 from slakeeper.cli.options import DATABASE_URL, RULES, Commands
 from slakeeper.cli.preflight import CommandError, prepare_database, settings_from
+
+if TYPE_CHECKING:
+    from availability.compliance import ComplianceReport
 
 __all__ = ["add_parsers", "report"]
 
@@ -31,16 +35,17 @@ def add_parsers(commands: Commands) -> None:
 def _what_to_report() -> argparse.ArgumentParser:
     what = argparse.ArgumentParser(add_help=False)
     what.add_argument("--month", required=True, help="YYYY-MM, in the rule file's time zone")
-    what.add_argument("--format", choices=("json", "csv", "html"), default="json")
+    what.add_argument("--format", choices=("json", "csv", "html", "pdf"), default="json")
+    what.add_argument(
+        "--lang", choices=("en", "zh-CN"), default="en", help="language of HTML and PDF"
+    )
     what.add_argument("--out", type=Path, help="write to this file instead of stdout")
     return what
 
 
 def report(args: argparse.Namespace) -> None:
     """Print (or write) the compliance report of a month."""
-    from availability.html import render_html
     from availability.periods import PeriodInFuture, parse_month
-    from availability.rendering import report_csv, report_json
     from availability.report import build_report
     from slakeeper.app import utc_now
 
@@ -61,14 +66,30 @@ def report(args: argparse.Namespace) -> None:
         raise CommandError(f"cannot read the database: {error_summary(error)}") from None
     finally:
         engine.dispose()
-    if args.format == "csv":
-        text = report_csv(built)
-    elif args.format == "html":
-        text = render_html(built)
-    else:
-        text = orjson.dumps(report_json(built), option=orjson.OPT_INDENT_2).decode() + "\n"
+    _write(args, _rendered(built, args.format, args.lang, settings.chromium_path))
+
+
+def _rendered(built: ComplianceReport, format_: str, lang: str, chromium: str) -> bytes:
+    from availability.pdf import PdfError
+    from availability.rendering import report_json
+    from availability.report_response import report_file
+
+    if format_ == "json":
+        return orjson.dumps(report_json(built), option=orjson.OPT_INDENT_2) + b"\n"
+    try:
+        kind = cast(Literal["csv", "html", "pdf"], format_)  # argparse's choices
+        return report_file(built, format=kind, lang=lang, chromium=chromium).content
+    except PdfError as error:
+        raise CommandError(str(error)) from None
+
+
+def _write(args: argparse.Namespace, content: bytes) -> None:
+    """To `--out`, or to stdout (as bytes: a PDF too, for a pipe)."""
     if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"wrote the {args.month} report ({args.format}) to {args.out}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+        return
+    args.out.write_bytes(content)
+    what = f"{args.format}, {args.lang}" if args.format in ("html", "pdf") else args.format
+    print(f"wrote the {args.month} report ({what}) to {args.out}", file=sys.stderr)

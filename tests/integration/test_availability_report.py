@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,9 +17,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import FIXTURES
+from access.roles import Role
+from slakeeper.cli import main
+from tests.conftest import FIXTURES, missing
+from tests.integration.browser import chromium_path
 from tests.integration.conftest import AppFactory, Clock
 from tests.integration.payloads import webhook_alert, webhook_with
+from tests.integration.people import add_account
+from tests.integration.test_console import OFF_LOOPBACK, sign_in
 
 EXAMPLE = FIXTURES / "example_rules.yaml"
 AM = "/api/v1/webhooks/alertmanager"
@@ -246,3 +254,130 @@ def test_a_service_named_like_a_formula_is_text_in_the_csv(client: TestClient) -
     assert sorted(services[:-1]) == sorted("'" + name for name in names)
     for line in response.text.splitlines()[1:]:
         assert not line.lstrip('"').startswith(("=", "+", "-", "@", "\t", "\r")), line
+
+
+# The report in a language, and as PDF ---------------------------------------------------
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
+    """`slakeeper ARGS` in a process of its own; stdout as bytes (a PDF may be on it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "slakeeper.cli", *args],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **env},
+    )
+
+
+def pdf_facts(pdf: bytes, folder: Path) -> tuple[list[str], str]:
+    """The paper of each page (pdfinfo) and the text (pdftotext) of a PDF."""
+    tools = [shutil.which(tool) for tool in ("pdfinfo", "pdftotext")]
+    if None in tools:
+        missing("pdfinfo and pdftotext not installed (poppler-utils)")
+    path = folder / "report.pdf"
+    path.write_bytes(pdf)
+    read = [str(tools[0]), "-f", "1", "-l", "1000", str(path)]
+    info = subprocess.run(read, capture_output=True, text=True, timeout=30, check=True).stdout
+    text = subprocess.run(
+        [str(tools[1]), "-enc", "UTF-8", str(path), "-"],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    return re.findall(r"Page\s+\d+ size:.*\((\w+)\)", info), text
+
+
+def test_the_html_report_is_in_the_language_asked_for_else_the_browser_s(
+    api: TestClient, month: dict[str, Any]
+) -> None:
+    html = {"month": "2026-11", "format": "html"}
+    chinese = api.get(REPORT, params={**html, "lang": "zh-CN"}, headers={"Accept-Language": "en"})
+    assert chinese.status_code == 200, chinese.text
+    assert chinese.headers["content-language"] == "zh-CN" and "vary" not in chinese.headers
+    assert '<html lang="zh-CN">' in chinese.text
+    assert "可用性合规报告 — 2026-11" in chinese.text and "payments" in chinese.text
+    browser = api.get(REPORT, params=html, headers={"Accept-Language": "zh-TW,zh;q=0.9,en;q=0.5"})
+    assert '<html lang="zh-CN">' in browser.text
+    assert browser.headers["vary"] == "Accept-Language"
+    english = api.get(REPORT, params=html, headers={"Accept-Language": "fr, zh;q=0.2, en;q=0.5"})
+    assert '<html lang="en">' in english.text and "Availability compliance report" in english.text
+    assert '<html lang="en">' in api.get(REPORT, params=html).text
+    refused = api.get(REPORT, params={**html, "lang": "fr"})
+    assert refused.status_code == 400, refused.text
+    as_json = api.get(REPORT, params={"month": "2026-11", "lang": "zh-CN"})
+    assert as_json.headers["content-type"] == "application/json"  # figures have no language
+
+
+def test_the_pdf_report_is_an_a4_attachment_in_the_language_asked_for(
+    api: TestClient, month: dict[str, Any], tmp_path: Path
+) -> None:
+    chromium_path()
+    response = api.get(REPORT, params={"month": "2026-11", "format": "pdf", "lang": "zh-CN"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="availability-2026-11.pdf"'
+    )
+    assert response.headers["content-language"] == "zh-CN"
+    papers, text = pdf_facts(response.content, tmp_path)
+    assert papers and set(papers) == {"A4"}
+    assert "可用性合规报告 — 2026-11" in text and "计算方法" in text
+    assert "payments" in text and "1 小时 40 分" in text  # its downtime: 100 minutes
+
+
+def test_a_pdf_without_chromium_is_a_503_that_says_which_setting_to_set(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(rules=EXAMPLE, chromium_path="/nonexistent/chromium")
+    with TestClient(app) as client:
+        response = client.get(REPORT, params={"month": "2026-11", "format": "pdf"})
+        assert client.get(REPORT, params={"month": "2026-11", "format": "html"}).is_success
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["code"] == "pdf_unavailable"
+    assert "SLAKEEPER_CHROMIUM_PATH" in error["message"]
+
+
+def test_the_report_command_prints_pdf_and_html_in_the_language_asked_for(
+    api: TestClient,
+    month: dict[str, Any],
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    chromium_path()
+    where = ("--database-url", database_url, "--rules", str(EXAMPLE))
+    # As an operator runs it: a process whose stdout takes the PDF's bytes.
+    pdf = cli("report", "--month", "2026-11", "--format", "pdf", "--lang", "zh-CN", *where)
+    assert pdf.returncode == 0, pdf.stderr.decode()
+    assert pdf.stdout.startswith(b"%PDF-")
+    papers, text = pdf_facts(pdf.stdout, tmp_path)
+    assert set(papers) == {"A4"} and "可用性合规报告 — 2026-11" in text and "payments" in text
+
+    # The rest in this process (a process of its own costs seconds each).
+    out = tmp_path / "november.html"
+    html = ["report", "--month", "2026-11", "--format", "html", "--lang", "zh-CN", *where]
+    assert main([*html, "--out", str(out)]) == 0
+    assert '<html lang="zh-CN">' in out.read_text(encoding="utf-8")
+    assert "wrote the 2026-11 report (html, zh-CN)" in capsys.readouterr().err
+    monkeypatch.setenv("SLAKEEPER_CHROMIUM_PATH", "/nonexistent/chromium")
+    nowhere = tmp_path / "never.pdf"
+    assert (
+        main(["report", "--month", "2026-11", "--format", "pdf", "--out", str(nowhere), *where])
+        == 2
+    )
+    assert "SLAKEEPER_CHROMIUM_PATH" in capsys.readouterr().err and not nowhere.exists()
+
+
+def test_the_reports_page_frames_and_offers_the_report_in_the_viewer_s_language(
+    make_app: AppFactory, database_url: str
+) -> None:
+    add_account(database_url, "vic", Role.VIEWER)
+    with TestClient(make_app(rules=EXAMPLE, **OFF_LOOPBACK)) as console:
+        sign_in(console, "vic")
+        page = console.get("/reports", params={"month": "2026-11", "lang": "zh-CN"}).text
+    base = "/api/v1/reports/availability?month=2026-11"
+    assert f'src="{base}&amp;format=html&amp;lang=zh-CN"' in page
+    for kind in ("html", "pdf", "csv", "json"):
+        assert f'href="{base}&amp;format={kind}&amp;lang=zh-CN"' in page
+    assert 'download="availability-2026-11.pdf">PDF</a>' in page

@@ -105,7 +105,7 @@ def test_the_reports_page_frames_the_month_s_report_and_offers_downloads(
         sign_in(api, "vic")
         page = api.get("/reports").text
         assert 'value="2026-11"' in page
-        framed = 'src="/api/v1/reports/availability?month=2026-11&amp;format=html"'
+        framed = 'src="/api/v1/reports/availability?month=2026-11&amp;format=html&amp;lang=en"'
         assert framed in page
         for kind in ("html", "csv", "json"):
             assert f"month=2026-11&amp;format={kind}" in page

@@ -116,9 +116,14 @@ def test_every_json_success_has_a_schema_of_its_body(schema: dict[str, Any]) -> 
         assert body.get("type") == "object" and body["properties"], where
 
 
-def test_the_report_documents_its_csv_and_html_too(schema: dict[str, Any]) -> None:
+def test_the_report_documents_its_csv_html_and_pdf_too(schema: dict[str, Any]) -> None:
     _, response = success(schema["paths"]["/api/v1/reports/availability"]["get"])
-    assert set(response["content"]) == {"application/json", "text/csv", "text/html"}
+    assert set(response["content"]) == {
+        "application/json",
+        "text/csv",
+        "text/html",
+        "application/pdf",
+    }
     report = resolve(schema, response["content"]["application/json"]["schema"])
     assert {"from", "to", "summary", "services", "breaches"} <= set(report["properties"])
 

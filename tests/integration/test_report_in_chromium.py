@@ -1,4 +1,8 @@
-"""The HTML compliance report as a manager sees it: rendered by real headless Chromium."""
+"""The compliance report as a manager sees it, in English and Chinese: real headless Chromium
+lays it out at 1,200 px (nothing scrolls sideways, however long the names) and prints it to
+A4 PDF through `availability.pdf`, which poppler reads back.
+
+Chromium starts once for the module (Playwright), and prints one PDF per language."""
 
 from __future__ import annotations
 
@@ -21,20 +25,29 @@ import pytest
 from numpy.typing import NDArray
 
 from availability.compliance import (
+    ADJUSTMENT_COLUMNS,
     BREACH_COLUMNS,
     DAY_COLUMNS,
+    DISPUTE_COLUMNS,
+    PENDING_COLUMNS,
     PRIORITY_COLUMNS,
     SERVICE_COLUMNS,
     ComplianceReport,
+    SignedMonth,
 )
 from availability.html import render_html
+from availability.pdf import html_to_pdf
 from tests.conftest import missing
+from tests.integration.browser import chromium, chromium_path
 
 BERLIN, TOKYO = "Europe/Berlin", "Asia/Tokyo"
 # March 2025 in Berlin: 743 hours, the clocks go forward on the 30th.
 START, END = datetime(2025, 2, 28, 23, tzinfo=UTC), datetime(2025, 3, 31, 22, tzinfo=UTC)
 DEGRADED_WEIGHT = 0.5
 TOKYO_MONTH = datetime(2025, 2, 28, 15, tzinfo=UTC), datetime(2025, 3, 31, 15, tzinfo=UTC)
+CLOSED_AT = datetime(2025, 4, 2, 7, 0, tzinfo=UTC)
+DIGEST = "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"
+RULES_DIGEST = "b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c"
 
 # service, time zone, target, maintenance, downtime, degraded, incidents, breaches, MTTA, MTTR
 SERVICES = [
@@ -45,32 +58,53 @@ SERVICES = [
     ("reporting", BERLIN, 0.995, 0, 4_000, 1_800, 7, (0, 1), 300.0, 12_000.0),
     ("search", BERLIN, 0.995, 0, 0, 0, 4, (0, 0), 120.0, 2_400.0),
 ]
+# What the signed month changed or found: (raw downtime - downtime, unknown, policy, credit).
+SIGNED = {
+    "checkout": (3_600.0, 0.0, "up", 0.1),
+    "identity": (0.0, 300.0, "excluded", 0.0),
+    "notifications": (0.0, 1_800.0, "down", 0.25),
+}
 # (day of March, seconds): what the services above lost, day by day, in Berlin.
 OUTAGES = [(3, 12_965), (7, 600), (9, 2_500), (14, 57_600), (15, 36_184), (21, 1_500)]
 OUTAGES += [(27, 1_500)]
 TOTAL_DOWNTIME = "1 d 7 h 20 min 49 s"  # 112,849 s
 PUSH = 'Push "gateway" down & queue stuck'
 A4_PORTRAIT = (595, 842)  # points
+# Names no column is wide enough for: one unbroken run of letters, and a Chinese one.
+LONG_NAMES = [f"{'payment-gateway-eu-central-production-cluster' * 3}-{i:02d}" for i in range(20)]
+LONG_NAMES += [f"华东区域生产环境支付网关服务集群第{i}号节点组合规报告服务名称" for i in range(20)]
 
 
 def berlin(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2025, 3, day, hour, minute, tzinfo=UTC) - timedelta(hours=1)
 
 
-def service_rows() -> pd.DataFrame:
-    rows = []
-    for name, zone, target, kept, down, degraded, incidents, breaches, mtta, mttr in SERVICES:
-        start, end = (START, END) if zone == BERLIN else TOKYO_MONTH
-        total = (end - start).total_seconds()
-        usable = total - kept
-        lost = down + DEGRADED_WEIGHT * degraded
-        availability = (usable - lost) / usable
-        budget = (1 - target) * usable
-        rows.append(
-            (name, zone, start, end, total, kept, down, degraded, availability, target)
-            + (availability >= target, budget, budget - lost, math.ceil(down / 86_400))
-            + (incidents, *breaches, mtta, mttr)
-        )
+def service_row(
+    name: str, zone: str, target: float, kept: float, down: float, degraded: float, *rest: Any
+) -> tuple[Any, ...]:
+    start, end = (START, END) if zone == BERLIN else TOKYO_MONTH
+    total = (end - start).total_seconds()
+    usable = total - kept
+    lost = down + DEGRADED_WEIGHT * degraded
+    availability = (usable - lost) / usable
+    budget = (1 - target) * usable
+    removed, unknown, policy, credit = SIGNED.get(name, (0.0, 0.0, "up", 0.0))
+    incidents, breaches, mtta, mttr = rest
+    return (
+        (name, zone, start, end, total, kept, down, degraded, availability, target)
+        + (availability >= target, budget, budget - lost, math.ceil(down / 86_400))
+        + (incidents, *breaches, mtta, mttr, unknown, policy, down + removed)
+        + ((usable - lost - removed) / usable, -removed, credit, "closed", CLOSED_AT, "ana")
+    )
+
+
+def service_rows(extra: int = 0) -> pd.DataFrame:
+    """The six services above; `extra` more with long names and huge figures after them."""
+    rows = [service_row(*row) for row in SERVICES]
+    for i, name in enumerate(LONG_NAMES[:extra]):
+        zone = TOKYO if i % 2 else BERLIN
+        figures = (0.99995, 86_400.0, 2_000_000.0 + i, 0.0, 123_456, (9_876, 5_432))
+        rows.append(service_row(name, zone, *figures, 1_234_567.0, 2_345_678.0))
     return pd.DataFrame(rows, columns=list(SERVICE_COLUMNS))
 
 
@@ -106,13 +140,46 @@ def breach_rows() -> pd.DataFrame:
     return frame
 
 
-def realistic_report() -> ComplianceReport:
-    services = service_rows()
+def signed_month() -> SignedMonth:
+    """March closed by ana: one adjustment (a false alarm on checkout), one open dispute, one
+    change found since."""
+    adjustment: tuple[Any, ...] = (1, "checkout", "exclude", berlin(3, 9), berlin(3, 10))
+    adjustment += ("false_alarm", "the probe's own network failed", "applied", "ana", CLOSED_AT)
+    adjustment += ("bo", CLOSED_AT, -3_600.0, 3_600 / 2_667_600)
+    dispute: tuple[Any, ...] = (4, "notifications", berlin(14, 8), berlin(15, 10))
+    dispute += ("noc@customer.example", "pushes were queued, not lost", "open", "ana")
+    dispute += (CLOSED_AT, None, pd.NaT, None)
+    change = (9, "payments", CLOSED_AT + timedelta(days=1), 300.0, 0.0, 0.0, -0.0001, "pending")
+    return SignedMonth(
+        "closed",
+        DIGEST,
+        RULES_DIGEST,
+        pd.DataFrame([adjustment], columns=list(ADJUSTMENT_COLUMNS)),
+        pd.DataFrame([dispute], columns=list(DISPUTE_COLUMNS)),
+        pd.DataFrame([change], columns=list(PENDING_COLUMNS)),
+        {
+            "degraded_weight": DEGRADED_WEIGHT,
+            "credits": {
+                "tiers": [
+                    {"below_ratio": 0.999, "credit_ratio": 0.1},
+                    {"below_ratio": 0.99, "credit_ratio": 0.25},
+                ],
+                "max_ratio": 0.5,
+            },
+            "timezone": BERLIN,
+        },
+    )
+
+
+def realistic_report(extra: int = 0) -> ComplianceReport:
+    """March 2025 of six services, closed; `extra` services with long names besides."""
+    services = service_rows(extra)
+    measured = services.iloc[: len(SERVICES)]
     seconds = dict.fromkeys(range(1, 32), 0.0) | {day: float(s) for day, s in OUTAGES}
     days = pd.DataFrame(
         [(date(2025, 3, day), value) for day, value in seconds.items()], columns=list(DAY_COLUMNS)
     )
-    usable = services["total_seconds"] - services["maintenance_seconds"]
+    usable = measured["total_seconds"] - measured["maintenance_seconds"]
     return ComplianceReport(
         month="2025-03",
         timezone=BERLIN,
@@ -127,33 +194,19 @@ def realistic_report() -> ComplianceReport:
             "services": len(services),
             "services_met": int(services["met"].sum()),
             "services_breached": int((~services["met"]).sum()),
-            "availability_ratio": float((usable * services["availability_ratio"]).sum())
+            "availability_ratio": float((usable * measured["availability_ratio"]).sum())
             / float(usable.sum()),
-            "downtime_seconds": float(services["downtime_seconds"].sum()),
-            "maintenance_seconds": float(services["maintenance_seconds"].sum()),
-            "degraded_seconds": float(services["degraded_seconds"].sum()),
+            "downtime_seconds": float(measured["downtime_seconds"].sum()),
+            "maintenance_seconds": float(measured["maintenance_seconds"].sum()),
+            "degraded_seconds": float(measured["degraded_seconds"].sum()),
             "incidents": 33,
             "response_breaches": 2,
             "resolution_breaches": 3,
             "mtta_seconds": 420.0,
             "mttr_seconds": 16_250.0,
         },
+        record=signed_month(),
     )
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium", path="/usr/bin")
-    if found is None:
-        missing("chromium not installed")
-    return found
-
-
-def run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-    command += [f"--user-data-dir={profile}", *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done
 
 
 class PageText(HTMLParser):
@@ -247,57 +300,171 @@ def near(image: NDArray[np.uint8], colour: str, tolerance: int = 12) -> int:
     return int((distance <= tolerance).sum())
 
 
-@pytest.fixture
-def report_page(tmp_path: Path) -> Iterator[Path]:
-    page = tmp_path / "report.html"
-    page.write_text(render_html(realistic_report()), encoding="utf-8")
-    yield page
+def poppler(tool: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        missing(f"{tool} not installed (poppler-utils)")
+    return found
 
 
-def test_chromium_shows_the_figures_of_the_report(report_page: Path, tmp_path: Path) -> None:
-    page = page_text(run_chromium(tmp_path / "profile", "--dump-dom", report_page.as_uri()).stdout)
-    assert page.texts[page.texts.index("Total downtime") + 1] == TOTAL_DOWNTIME
-    assert page.texts[page.texts.index("Overall availability") + 1] == "99.290 %"
-    rows = {row[0]: row for row in page.rows if row}
-    assert rows["checkout"][1:4] == ["99.513 %", "99.900 %", "BREACHED"]
-    assert rows["search"][1:4] == ["100.000 %", "99.500 %", "met"]
-    assert rows["identityAsia/Tokyo"][1:4] == ["99.977 %", "99.950 %", "met"]
-    late = [row for row in page.rows if row and row[0] == "1042"]
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The report printed once per language: in English the six services; in Chinese forty
+    services with long names besides."""
+    folder = tmp_path_factory.mktemp("pdf")
+    executable = chromium_path()
+    printed = {}
+    for lang, report in (("en", realistic_report()), ("zh-CN", realistic_report(extra=40))):
+        printed[lang] = folder / f"{lang}.pdf"
+        printed[lang].write_bytes(html_to_pdf(render_html(report, lang=lang), chromium=executable))
+    return printed
+
+
+def opened(browser: Any, html: str, folder: Path, width: int = 1200, height: int = 900) -> Any:
+    page_file = folder / "report.html"
+    page_file.write_text(html, encoding="utf-8")
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(page_file.as_uri())
+    return page
+
+
+def page_sizes(pdf: Path) -> list[tuple[int, int, str]]:
+    """Each page's width and height (points) and the paper poppler names."""
+    info = subprocess.run(
+        [poppler("pdfinfo"), "-f", "1", "-l", "1000", str(pdf)],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    sizes = re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts(?: \((\w+)\))?", info)
+    return [(round(float(w)), round(float(h)), paper) for w, h, paper in sizes]
+
+
+def pdf_text(pdf: Path) -> str:
+    done = subprocess.run(
+        [poppler("pdftotext"), "-enc", "UTF-8", str(pdf), "-"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+# What overflows: the document, any table or its wrapper, and any cell whose content does not
+# fit it (a cell that overflows is clipped or overlaps its neighbour in print).
+OVERFLOWS = """() => {
+  const wide = (e) => e.scrollWidth > e.clientWidth + 1;
+  const name = (e) => e.tagName + (e.id ? '#' + e.id : '') + ' ' + e.textContent.slice(0, 40);
+  const found = [document.documentElement, document.body,
+                 ...document.querySelectorAll('table, .table-wrap, td, th')].filter(wide);
+  return found.map(name);
+}"""
+
+
+def test_chromium_shows_the_figures_of_the_report(browser: Any, tmp_path: Path) -> None:
+    page = opened(browser, render_html(realistic_report()), tmp_path)
+    shown = page_text(page.content())
+    page.close()
+    assert shown.texts[shown.texts.index("Total downtime") + 1] == TOTAL_DOWNTIME
+    assert shown.texts[shown.texts.index("Overall availability") + 1] == "99.290 %"
+    rows = {row[0]: row for row in shown.rows if row}
+    assert rows["checkout"][1:4] == [
+        "99.513 % measured 99.379 % target 99.900 %",
+        "BREACHED credit 10 %",
+        "3 h 36 min 5 s measured 4 h 36 min 5 s adjusted by −3,600 s",
+    ]
+    assert rows["search"][1:3] == ["100.000 % target 99.500 %", "met credit 0 %"]
+    assert rows["identity Asia/Tokyo"][1:5] == [
+        "99.977 % target 99.950 %", "met credit 0 %", "10 min", "5 min excluded",
+    ]  # fmt: skip
+    assert rows["notifications"][4] == "30 min counted as down"
+    assert rows["checkout"][9] == "closed by ana 2025-04-02 09:00 CEST"
+    late = [row for row in shown.rows if row and row[0] == "1042"]
     assert [row[3:5] for row in late] == [["response", PUSH], ["resolution", PUSH]]
     assert rows["1150"][7:] == ["pending", "7 h"]
+    assert rows["1"][4:7] == ["false alarm", "the probe's own network failed", "applied"]
+    assert rows["4"][5] == "open" and rows["9"][3] == "+300 s"
 
 
 def test_chromium_paints_a_page_with_tables_and_coloured_charts(
-    report_page: Path, tmp_path: Path
+    browser: Any, tmp_path: Path
 ) -> None:
-    shot = tmp_path / "report.png"
-    run_chromium(
-        tmp_path / "profile",
-        f"--screenshot={shot}",
-        "--window-size=1280,2000",
-        report_page.as_uri(),
-    )
-    image = png_pixels(shot.read_bytes())
+    page = opened(browser, render_html(realistic_report()), tmp_path, width=1280, height=2000)
+    image = png_pixels(page.screenshot())
+    page.close()
     assert image.shape[:2] == (2000, 1280)
     not_white = int((image[:, :, :3].min(axis=2) < 240).sum())
     assert not_white > 0.03 * 1280 * 2000, f"only {not_white} pixels are not white"
-    assert len(np.unique(image[:, :, :3].reshape(-1, 3), axis=0)) > 100
+    rgb = image[:, :, :3].astype(np.uint32)
+    assert len(np.unique(rgb[:, :, 0] << 16 | rgb[:, :, 1] << 8 | rgb[:, :, 2])) > 100
     assert near(image, "#cf222e") > 2_000, "no red: breached services and bars"
     assert near(image, "#1a7f37") > 2_000, "no green: met bars"
     assert near(image, "#bc4c00") > 1_000, "no orange: downtime per day"
 
 
-def test_chromium_prints_each_section_on_its_own_a4_page_wide_tables_in_landscape(
-    report_page: Path, tmp_path: Path
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_at_1200_px_and_on_a4_nothing_scrolls_sideways_however_long_the_names(
+    browser: Any, tmp_path: Path, lang: str
 ) -> None:
-    pdf = tmp_path / "report.pdf"
-    run_chromium(
-        tmp_path / "profile",
-        f"--print-to-pdf={pdf}",
-        "--no-pdf-header-footer",
-        report_page.as_uri(),
-    )
-    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
-    sizes = Counter((round(float(width)), round(float(height))) for width, height in boxes)
-    # Summary, chart of availability, downtime, priorities; then the services and breaches.
-    assert sizes == {A4_PORTRAIT: 4, A4_PORTRAIT[::-1]: 2}
+    report = realistic_report(extra=40)
+    page = opened(browser, render_html(report, lang=lang), tmp_path)
+    try:
+        assert page.evaluate("document.documentElement.lang") == lang
+        services = page.locator("table.services")
+        assert services.locator("tbody tr").count() == 46
+        assert page.evaluate(OVERFLOWS) == []
+        box = services.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1200
+        # Printed: a portrait A4 page's width between its margins (186 mm) is the narrowest
+        # any section gets; the services table has a landscape page (277 mm).
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 703, "height": 1000})
+        assert page.evaluate(OVERFLOWS) == []
+    finally:
+        page.close()
+
+
+def test_printed_each_section_starts_an_a4_page_the_wide_tables_in_landscape(
+    pdfs: dict[str, Path],
+) -> None:
+    sizes = page_sizes(pdfs["en"])
+    assert {paper for _, _, paper in sizes} == {"A4"}
+    # Header and summary, the two charts, priorities, methodology; services, breaches, record.
+    assert Counter((w, h) for w, h, _ in sizes) == {A4_PORTRAIT: 5, A4_PORTRAIT[::-1]: 3}
+    chinese = page_sizes(pdfs["zh-CN"])
+    assert {paper for _, _, paper in chinese} == {"A4"}
+    assert sum(w > h for w, h, _ in chinese) > 3  # forty more services: more landscape pages
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_poppler_renders_every_page_of_the_pdf(
+    pdfs: dict[str, Path], tmp_path: Path, lang: str
+) -> None:
+    sizes = page_sizes(pdfs[lang])
+    subprocess.run(
+        [poppler("pdftoppm"), "-r", "50", "-png", str(pdfs[lang]), str(tmp_path / "page")],
+        capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    images = sorted(tmp_path.glob("page-*.png"))
+    assert len(images) == len(sizes)
+    for image_file, (width, height, _) in zip(images, sizes, strict=True):
+        image = png_pixels(image_file.read_bytes())
+        rows, columns = image.shape[:2]
+        # 50 dpi: a point is 50/72 of a pixel; poppler rounds up.
+        assert abs(rows - height * 50 / 72) <= 1 and abs(columns - width * 50 / 72) <= 1
+        assert int((image[:, :, :3].min(axis=2) < 200).sum()) > 500, f"{image_file.name} is blank"
+
+
+def test_the_pdf_text_has_the_month_the_figures_and_the_digests(pdfs: dict[str, Path]) -> None:
+    english = pdf_text(pdfs["en"])
+    for text in ("Availability compliance report — 2025-03", "Methodology", "checkout"):
+        assert text in english
+    assert "99.513 %" in english and "−3,600 s" in english
+    chinese = pdf_text(pdfs["zh-CN"])
+    for text in ("可用性合规报告 — 2025-03", "概要", "服务", "本月记录", "计算方法", "计为不可用"):
+        assert text in chinese, text
+    assert "99.513%" in chinese and "checkout" in chinese
+    for text in (english, chinese):
+        assert DIGEST in text and RULES_DIGEST in text
