@@ -4,7 +4,11 @@
 - `outbox` (every 5 s): send due notifications until none is left;
 - `reconcile` (every 60 s, only with an Alertmanager URL): repair what webhooks missed;
 - `silences` (every 60 s, only with an Alertmanager URL): silence the maintenance of the day
-  ahead in Alertmanager, expire the silences of windows deleted or edited away.
+  ahead in Alertmanager, expire the silences of windows deleted or edited away;
+- `reports` (every 30 s): send the monthly report's due deliveries (`ledger.sending`);
+- `report-schedule` (the rule file's `report.schedule`, in its time zone; added, moved or
+  removed by `reports` as the rules say): queue the previous month's report;
+- `watch` (every 5 min): record closed months' changes since close (`ledger.jobs`).
 
 Each job runs at most one instance at a time; runs missed while the process was busy or
 asleep collapse into one. A job that raises is logged by APScheduler (with its traceback),
@@ -37,11 +41,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.counters import add_to_counters, counter_key
 from core.database import create_database_engine, error_summary, writing_session
 from incident.jobs import run_sla_checks
+from ledger.sending import ReportOutbound
 from oncall.channels.email import SmtpSettings
 from oncall.delivery import Outbound, Transport
 from oncall.jobs import run_sender
 from rules.policy import RuleFile
 from rules.reloading import ActiveRules
+from slakeeper.ledger_jobs import LedgerJobs
 from slakeeper.settings import Settings
 
 __all__ = [
@@ -74,9 +80,11 @@ class Intervals:
     outbox: timedelta = timedelta(seconds=5)
     reconcile: timedelta = timedelta(seconds=60)
     silences: timedelta = timedelta(seconds=60)
+    reports: timedelta = timedelta(seconds=30)
+    watch: timedelta = timedelta(minutes=5)
 
     def __post_init__(self) -> None:
-        for name in ("sla", "outbox", "reconcile", "silences"):
+        for name in ("sla", "outbox", "reconcile", "silences", "reports", "watch"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"the {name} interval must be positive, got {getattr(self, name)}")
 
@@ -105,6 +113,7 @@ class JobScheduler:
         receivers: Collection[str] = (),
         external_urls: Collection[str] = (),
         outbound: Outbound | None = None,
+        chromium: str = "chromium",
     ) -> None:
         self._engine = engine
         self._external_urls = tuple(external_urls)
@@ -121,9 +130,20 @@ class JobScheduler:
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._scheduler.add_listener(self._count_failure, EVENT_JOB_ERROR)
         self._failures_lock = threading.Lock()
+        smtp, public_url = self._transport.outbound.smtp, self._transport.outbound.public_url
+        self._ledger = LedgerJobs(
+            engine,
+            rules=rules,
+            clock=clock,
+            scheduler=self._scheduler,
+            outbound=ReportOutbound(self._client, smtp, public_url, chromium),
+            until=self._stopping.is_set,
+        )
         self._jobs: dict[str, tuple[Callable[[], None], timedelta]] = {
             "sla": (self._check_sla, intervals.sla),
             "outbox": (self._send, intervals.outbox),
+            "reports": (self._ledger.send_reports, intervals.reports),
+            "watch": (self._ledger.watch_changes, intervals.watch),
         }
         if alertmanager_url is not None:
             self._jobs["reconcile"] = (self._reconcile, intervals.reconcile)
@@ -146,6 +166,7 @@ class JobScheduler:
             receivers=settings.alertmanager_receivers,
             external_urls=settings.alertmanager_external_urls,
             outbound=outbound_of(settings),
+            chromium=settings.chromium_path,
         )
 
     @property
