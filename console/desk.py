@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 import access.api
 import availability.api
 import incident.api
+import ledger.api
 import oncall.api
 from access.audit import Caller
 from access.guard import AUTHENTICATOR, caller_of
@@ -27,6 +28,7 @@ from console.pages import render
 from core.binding import StateSlot
 from core.errors import ApiError, refusal
 from incident.actions import IncidentDesk
+from ledger.desk import LedgerDesk
 from oncall.service import OncallDesk
 
 __all__ = [
@@ -38,13 +40,20 @@ __all__ = [
     "Viewer",
     "answer_page",
     "form_fields",
+    "form_values",
     "refused",
     "typed_instant",
 ]
 
 LANGUAGE_COOKIE = "slakeeper_lang"
 # The domains' errors, as the API answers them: a page shows the same status and reason.
-_ERROR_TABLES = (access.api.ERRORS, incident.api.ERRORS, availability.api.ERRORS, oncall.api.ERRORS)
+_ERROR_TABLES = (
+    access.api.ERRORS,
+    incident.api.ERRORS,
+    availability.api.ERRORS,
+    oncall.api.ERRORS,
+    ledger.api.ERRORS,
+)
 # A form's body is small: a title, a note, a reason.
 MAX_FORM_BYTES = 64 * 1024
 
@@ -57,6 +66,7 @@ class ConsoleDesk:
     incidents: IncidentDesk
     availability: AvailabilityDesk
     oncall: OncallDesk
+    months: LedgerDesk
     timezone: str
     grafana_url: str | None = None
 
@@ -152,15 +162,26 @@ def answer_page(
 async def form_fields(request: Request) -> dict[str, str]:
     """A form's fields (`application/x-www-form-urlencoded`), each's first value, trimmed;
     an empty field is left out, as if not sent."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise ApiError(413, "payload_too_large", f"a form is at most {MAX_FORM_BYTES} bytes")
-    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=False)
+    fields = await _form(request)
     return {
         name: values[0].strip()
         for name, values in fields.items()
         if name != "csrf_token" and values and values[0].strip()
     }
+
+
+async def form_values(request: Request, name: str) -> list[str]:
+    """Every value of the form's field `name` (the boxes ticked of a list), trimmed, the
+    empty ones left out."""
+    values = (await _form(request)).get(name, [])
+    return [value.strip() for value in values if value.strip()]
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise ApiError(413, "payload_too_large", f"a form is at most {MAX_FORM_BYTES} bytes")
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=False)
 
 
 def typed_instant(fields: Mapping[str, str], name: str, zone: str | tzinfo) -> datetime | None:

@@ -21,6 +21,8 @@ __all__ = [
     "running_clock",
     "negotiate",
     "percent",
+    "points",
+    "signed_span",
     "translations",
 ]
 
@@ -51,6 +53,23 @@ def negotiate(chosen: str | None, preferred: str | None, accept_language: str | 
 def percent(ratio: float | None) -> str:
     """A ratio as a percentage to three decimals, as SLAs are read: `99.873 %`."""
     return "—" if ratio is None else f"{ratio * 100:.3f} %"
+
+
+def points(delta: float | None, gettext: Callable[[str], str] = str) -> str:
+    """A change of a ratio in percentage points, signed, to three decimals: `+0.069 pp`."""
+    if delta is None:
+        return "—"
+    sign = "−" if delta < 0 else "+" if delta > 0 else ""
+    return gettext("%(points)s pp") % {"points": f"{sign}{abs(delta) * 100:.3f}"}
+
+
+def signed_span(seconds: float | None, gettext: Callable[[str], str] = str) -> str:
+    """A change of a span, signed (an adjustment's effect, a change since close):
+    `+10 min`, `−30 min`, `0 s`."""
+    if seconds is None:
+        return "—"
+    sign = "−" if seconds < 0 else "+" if seconds > 0 else ""
+    return sign + duration(timedelta(seconds=seconds), gettext)
 
 
 def running_clock(kind: str, left: timedelta, gettext: Callable[[str], str] = str) -> str:

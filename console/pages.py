@@ -9,7 +9,15 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-from console.i18n import duration, local_time, percent, running_clock, translations
+from console.i18n import (
+    duration,
+    local_time,
+    percent,
+    points,
+    running_clock,
+    signed_span,
+    translations,
+)
 
 __all__ = ["render"]
 
@@ -36,6 +44,8 @@ def _environment(language: str) -> Environment:
         else ("−" if seconds < 0 else "") + duration(timedelta(seconds=seconds), catalogue.gettext)
     )
     environment.filters["percent"] = percent
+    environment.filters["signed_span"] = lambda seconds: signed_span(seconds, catalogue.gettext)
+    environment.filters["points"] = lambda delta: points(delta, catalogue.gettext)
     # A value shown in the page's language (a state, a kind, a status): a plain lookup, cheaper
     # than `_()` in the rows of a long page, and never the catalogue's header for "".
     environment.filters["word"] = lambda value: catalogue.gettext(value) if value else "—"

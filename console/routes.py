@@ -1,5 +1,5 @@
 """The console's pages: login and logout, and the incident queue (the home page); `install`
-serves them with the incident, service, maintenance, report and token pages.
+serves them with the incident, service, maintenance, report, token, on-call and month pages.
 
 Pages call the same services as the API; a page needs a viewer like the API's reads, and a
 browser without a session is sent to `/login` instead of being answered 401.
@@ -24,6 +24,7 @@ from console import (
     account_pages,
     ack_pages,
     incident_pages,
+    month_pages,
     oncall_pages,
     report_pages,
     service_pages,
@@ -63,6 +64,7 @@ def install(app: FastAPI, desk: ConsoleDesk) -> None:
     app.include_router(account_pages.router)
     app.include_router(ack_pages.router)
     app.include_router(oncall_pages.router)
+    app.include_router(month_pages.router)
 
 
 router = APIRouter(include_in_schema=False)

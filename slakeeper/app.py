@@ -303,16 +303,14 @@ def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) ->
     )
     incidents = IncidentDesk(parts.engine, sessions, parts.rules, clock)
     incident.api.install(app, incidents)
-    ledger.api.install(
-        app,
-        LedgerDesk(
-            parts.engine,
-            sessions,
-            parts.rules,
-            clock,
-            needs_approval=settings.adjustments_need_approval,
-        ),
+    months = LedgerDesk(
+        parts.engine,
+        sessions,
+        parts.rules,
+        clock,
+        needs_approval=settings.adjustments_need_approval,
     )
+    ledger.api.install(app, months)
     measuring = AvailabilityDesk(parts.engine, sessions, parts.rules, clock)
     availability.api.install(app, measuring)
     on_call = OncallDesk(parts.engine, sessions, parts.rules, clock)
@@ -321,7 +319,7 @@ def _install_routes(app: FastAPI, parts: _Parts, registry: CollectorRegistry) ->
     console.routes.install(
         app,
         console.routes.ConsoleDesk(
-            incidents, measuring, on_call, settings.timezone, settings.grafana_url
+            incidents, measuring, on_call, months, settings.timezone, settings.grafana_url
         ),
     )
     probes.install(
