@@ -1,8 +1,10 @@
 """The console's screenshots in docs/screenshots/ (`make screenshots`): the demo's months loaded
 into a fresh SQLite database, `slakeeper serve` on a free loopback port, and Chromium signed
-in as a manager looking at the queue, an incident and the services, in English and Chinese.
+in as a manager looking at the queue, an incident, the services and last month (closed,
+adjusted, disputed), in English and Chinese.
 
-Chinese pages need a CJK font installed (Debian: fonts-wqy-microhei)."""
+`python tools/screenshots.py months` makes only the pages named. Chinese pages need a CJK
+font installed (Debian: fonts-wqy-microhei)."""
 
 from __future__ import annotations
 
@@ -99,6 +101,46 @@ def _report_incidents(url: str, token: str) -> None:
             httpx.post(f"{url}/api/v1/incidents/{made.json()['id']}/ack", json=ack, headers=headers)
 
 
+def _last_month() -> str:
+    """The demo's last month, the one the months page shows closed."""
+    now = datetime.now(UTC)
+    year, month = (now.year - 1, 12) if now.month == 1 else (now.year, now.month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def _sign_last_month(url: str, token: str) -> None:
+    """Close the demo's last month, add the downtime a customer reported, record a dispute."""
+    headers = {"Authorization": f"Bearer {token}"}
+    month = f"{url}/api/v1/months/{_last_month()}"
+    httpx.post(f"{month}/close", json={}, headers=headers).raise_for_status()
+    day = f"{_last_month()}-12"
+    adjusted = httpx.post(
+        f"{month}/adjustments",
+        json={
+            "service": "checkout",
+            "action": "add",
+            "start": f"{day}T02:00:00Z",
+            "end": f"{day}T02:20:00Z",
+            "category": "agreed_with_customer",
+            "reason": "Card payments failed for the customer; the probes saw nothing",
+        },
+        headers=headers,
+    )
+    adjusted.raise_for_status()
+    disputed = httpx.post(
+        f"{month}/disputes",
+        json={
+            "service": "search",
+            "start": f"{_last_month()}-20T06:00:00Z",
+            "end": f"{_last_month()}-20T06:45:00Z",
+            "contact": "li.wei@customer.example",
+            "reason": "Our users saw no slow searches that morning",
+        },
+        headers=headers,
+    )
+    disputed.raise_for_status()
+
+
 def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -114,7 +156,7 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit("slakeeper serve did not become ready")
 
 
-def _shoot(url: str) -> list[Path]:
+def _shoot(url: str, only: set[str]) -> list[Path]:
     written = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -131,9 +173,16 @@ def _shoot(url: str) -> list[Path]:
             .nth(1)
             .get_attribute("data-incident")
         )
-        pages = {"queue": "/", "incident": f"/incidents/{first}", "services": "/services"}
+        pages = {
+            "queue": "/",
+            "incident": f"/incidents/{first}",
+            "services": "/services",
+            "months": f"/months/{_last_month()}",
+        }
         for language in ("en", "zh-CN"):
             for name, path in pages.items():
+                if only and name not in only:
+                    continue
                 page.goto(f"{url}{path}?lang={language}")
                 page.wait_for_load_state("networkidle")
                 target = OUT / f"{name}-{language}.png"
@@ -143,7 +192,7 @@ def _shoot(url: str) -> list[Path]:
     return written
 
 
-def main() -> None:
+def main(only: set[str]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         database_url = f"sqlite:///{folder}/screenshots.db"
@@ -157,7 +206,8 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             _wait_ready(url, server)
             _report_incidents(url, token)
-            for path in _shoot(url):
+            _sign_last_month(url, token)
+            for path in _shoot(url, only):
                 print(path.relative_to(OUT.parents[1]))
         finally:
             server.terminate()
@@ -165,4 +215,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(set(sys.argv[1:]))
