@@ -80,6 +80,7 @@ def test_two_managers_sign_november_in_the_page(
         row = second.locator("table.month-services tr[data-service=payments]")
         expect(row.locator("td.adjusted")).to_have_text("100.000 %")
         expect(row).to_contain_text("99.930 %")
+        _no_horizontal_scroll(second)
 
         second.get_by_role("link", name="中文").click()
         expect(second.get_by_role("heading", name="2026-11 月度结算")).to_be_visible()
