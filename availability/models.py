@@ -1,4 +1,8 @@
-"""Tables of the availability domain: maintenance windows entered through the API."""
+"""Tables of the availability domain: maintenance windows entered through the API, their
+Alertmanager silences, and the persisted parts of the downtime and unknown-time counters.
+
+The heartbeat spans and blind windows that unknown time is measured from are the
+collector's (`collector.models`): ingestion, below this layer, writes them."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, BigId, UTCDateTime
 
-__all__ = ["DowntimeCounter", "MaintenanceSilence", "MaintenanceWindow"]
+__all__ = ["DowntimeCounter", "MaintenanceSilence", "MaintenanceWindow", "UnknownCounter"]
 
 
 class MaintenanceWindow(Base):
@@ -46,6 +50,19 @@ class DowntimeCounter(Base):
     """
 
     __tablename__ = "downtime_counters"
+
+    service: Mapped[str] = mapped_column(Text, primary_key=True)
+    settled_through_us: Mapped[int] = mapped_column(BigInteger)
+    settled_us: Mapped[int] = mapped_column(BigInteger)
+    exported_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class UnknownCounter(Base):
+    """The persisted part of `slakeeper_service_unknown_seconds_total` for one service, kept
+    as `DowntimeCounter` is (settled part, checkpoint, exported high-water mark), so that
+    the counter never goes down when blind time is corrected after the fact."""
+
+    __tablename__ = "unknown_counters"
 
     service: Mapped[str] = mapped_column(Text, primary_key=True)
     settled_through_us: Mapped[int] = mapped_column(BigInteger)

@@ -1,4 +1,5 @@
-"""Tables of the collector: alert instances and the deliveries that reported them."""
+"""Tables of the collector: alert instances, the deliveries that reported them, and what
+tells when slakeeper heard nothing: heartbeat spans and blind windows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, BigId, JsonLabels, UTCDateTime
 
-__all__ = ["AlertInstance", "DeliveryRecord"]
+__all__ = ["AlertInstance", "BlindWindow", "DeliveryRecord", "HeartbeatSpan"]
 
 
 class AlertInstance(Base):
@@ -73,3 +74,34 @@ class DeliveryRecord(Base):
     external_url: Mapped[str | None] = mapped_column(Text)
     alert_count: Mapped[int] = mapped_column(Integer)
     truncated_alerts: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HeartbeatSpan(Base):
+    """Receipts of a heartbeat from one source, from `first_at` to `last_at`, each within
+    the allowed interval of the one before: the heartbeat alert as an alert source pushed
+    it (`source` alertmanager, prometheus or grafana), or slakeeper's own scheduler
+    (`source` slakeeper). A receipt that comes later than that opens a new span, so a
+    month of heartbeats is a few rows. The gaps between spans are blind time."""
+
+    __tablename__ = "heartbeat_spans"
+    __table_args__ = (Index("ix_heartbeat_spans_source_last", "source", "last_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BlindWindow(Base):
+    """A time when alerts were lost for certain (`reason` truncated: a push said it cut
+    alerts from its payload), blind for every service; pushes of one source that lose
+    alerts again before the window ends extend it."""
+
+    __tablename__ = "blind_windows"
+    __table_args__ = (Index("ix_blind_windows_end", "end_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)

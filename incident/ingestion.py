@@ -1,7 +1,8 @@
 """The whole ingestion transaction: what one batch of deliveries does to the database.
 
-Classification, the upsert of alert instances, and what the new and resolved alerts do to
-incidents, in the caller's transaction. Webhooks reach it through the shell's pipeline;
+Classification, the upsert of alert instances, what the new and resolved alerts do to
+incidents, and the heartbeat receipts and lost alerts that tell blind time, in the caller's
+transaction. Webhooks reach it through the shell's pipeline;
 reconciliation applies its repairs through it too, so incidents open and auto-resolve
 exactly as for a webhook.
 """
@@ -20,9 +21,11 @@ from collector.alerts import (
     place_observations,
 )
 from collector.counts import delivery_counts
+from collector.heartbeats import record_blind_time
 from collector.store import StoredAlert, firing_starts, record_deliveries, upsert_alert_instances
 from core.counters import add_to_counters
 from incident.intake import process_alerts
+from incident.repairs import RECEIVER
 from rules.policy import RuleFile
 
 __all__ = ["apply_deliveries"]
@@ -60,3 +63,6 @@ def apply_deliveries(
     process_alerts(session, stored, rules=rules, title_of=title_of, now=now)
     record_deliveries(session, deliveries)
     add_to_counters(session, delivery_counts(deliveries))
+    # What reconciliation found listed proves Alertmanager runs, not that its webhooks arrive.
+    heard = [delivery for delivery in deliveries if delivery.receiver != RECEIVER]
+    record_blind_time(session, heard, heartbeat=rules.heartbeat)

@@ -5,6 +5,8 @@
 - `reconcile` (every 60 s, only with an Alertmanager URL): repair what webhooks missed;
 - `silences` (every 60 s, only with an Alertmanager URL): silence the maintenance of the day
   ahead in Alertmanager, expire the silences of windows deleted or edited away;
+- `heartbeat` (every 15 s): record that slakeeper runs; a gap of more than a minute in these
+  records (no scheduler ran anywhere) is blind time for every service (`availability.blind`);
 - `reports` (every 30 s): send the monthly report's due deliveries (`ledger.sending`);
 - `report-schedule` (the rule file's `report.schedule`, in its time zone; added, moved or
   removed by `reports` as the rules say): queue the previous month's report;
@@ -38,6 +40,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from collector.heartbeats import SELF_GAP, SELF_INTERVAL, SELF_SOURCE, record_span
 from core.counters import add_to_counters, counter_key
 from core.database import create_database_engine, error_summary, writing_session
 from incident.jobs import run_sla_checks
@@ -80,11 +83,12 @@ class Intervals:
     outbox: timedelta = timedelta(seconds=5)
     reconcile: timedelta = timedelta(seconds=60)
     silences: timedelta = timedelta(seconds=60)
+    heartbeat: timedelta = SELF_INTERVAL
     reports: timedelta = timedelta(seconds=30)
     watch: timedelta = timedelta(minutes=5)
 
     def __post_init__(self) -> None:
-        for name in ("sla", "outbox", "reconcile", "silences", "reports", "watch"):
+        for name in ("sla", "outbox", "reconcile", "silences", "heartbeat", "reports", "watch"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"the {name} interval must be positive, got {getattr(self, name)}")
 
@@ -142,6 +146,7 @@ class JobScheduler:
         self._jobs: dict[str, tuple[Callable[[], None], timedelta]] = {
             "sla": (self._check_sla, intervals.sla),
             "outbox": (self._send, intervals.outbox),
+            "heartbeat": (self._beat, intervals.heartbeat),
             "reports": (self._ledger.send_reports, intervals.reports),
             "watch": (self._ledger.watch_changes, intervals.watch),
         }
@@ -224,6 +229,12 @@ class JobScheduler:
             clock=self._clock,
             until=self._stopping.is_set,
         )
+
+    def _beat(self) -> None:
+        # Several replicas may write at once: each extends the span still open, or opens one.
+        now = self._clock()
+        with writing_session(self._engine) as session:
+            record_span(session, source=SELF_SOURCE, first_at=now, last_at=now, tolerance=SELF_GAP)
 
     def _reconcile(self) -> None:
         assert self._alertmanager_url is not None

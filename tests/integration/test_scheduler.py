@@ -35,7 +35,13 @@ from tests.integration.processes import SLAKEEPER, Server, clean_environment
 from tests.integration.receiver import WebhookReceiver
 from tests.integration.test_jobs import RULES_TEMPLATE, T0, open_at, rule_file
 
-FAST = Intervals(sla=timedelta(seconds=0.05), outbox=timedelta(seconds=0.05))
+FAST = Intervals(
+    sla=timedelta(seconds=0.05),
+    outbox=timedelta(seconds=0.05),
+    heartbeat=timedelta(seconds=0.05),
+    reports=timedelta(seconds=0.05),
+    watch=timedelta(seconds=0.05),
+)
 
 
 def eventually(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
@@ -85,7 +91,7 @@ def test_the_scheduler_escalates_and_sends_then_stops_cleanly(
     scheduler = JobScheduler(
         engine, rules=lambda: rules, clock=lambda: T0 + timedelta(minutes=10), intervals=FAST
     )
-    assert scheduler.job_ids == ["outbox", "sla"]
+    assert scheduler.job_ids == ["heartbeat", "outbox", "reports", "sla", "watch"]
     scheduler.start()
     try:
         eventually(lambda: "/manager1" in paths(receiver), "the escalation to be sent")
@@ -103,7 +109,15 @@ def test_reconciliation_and_silences_are_scheduled_only_with_an_alertmanager_url
     scheduler = JobScheduler(
         engine, rules=lambda: rules, clock=lambda: T0, alertmanager_url="http://127.0.0.1:9093"
     )
-    assert scheduler.job_ids == ["outbox", "reconcile", "silences", "sla"]
+    assert scheduler.job_ids == [
+        "heartbeat",
+        "outbox",
+        "reconcile",
+        "reports",
+        "silences",
+        "sla",
+        "watch",
+    ]
     scheduler.shutdown()  # never started: only closes its HTTP client
 
 
