@@ -1,4 +1,5 @@
-"""SQL of the persisted downtime counters (`availability.models.DowntimeCounter`).
+"""SQL of the persisted downtime counters (`availability.models.DowntimeCounter`), and of
+the unknown-time counters kept the same way (`UnknownCounter`, passed as `table`).
 
 Every replica reads and writes the same rows; each write is safe against the others: a
 checkpoint moves only from the position it was read at, and the exported high-water mark
@@ -25,11 +26,11 @@ _TABLE = typing.cast(Table, DowntimeCounter.__table__)
 
 
 def load_counters(
-    session: Session, services: Sequence[str], *, start_us: int
+    session: Session, services: Sequence[str], *, start_us: int, table: Table = _TABLE
 ) -> tuple[CounterState, NDArray[np.bool_]]:
     """The counters of `services`, in their order, and which are not stored yet (those
     start at 0 with their checkpoint at `start_us`). Reads only."""
-    stored = _read(session)
+    stored = _read(session, table)
     rows = [stored.get(name, (start_us, 0, 0)) for name in services]
     state = CounterState(
         settled_through=np.array([row[0] for row in rows], dtype=np.int64),
@@ -39,13 +40,9 @@ def load_counters(
     return state, np.array([name not in stored for name in services], dtype=np.bool_)
 
 
-def _read(session: Session) -> dict[str, tuple[int, int, int]]:
-    query = select(
-        DowntimeCounter.service,
-        DowntimeCounter.settled_through_us,
-        DowntimeCounter.settled_us,
-        DowntimeCounter.exported_us,
-    )
+def _read(session: Session, table: Table) -> dict[str, tuple[int, int, int]]:
+    column = table.c
+    query = select(column.service, column.settled_through_us, column.settled_us, column.exported_us)
     return {
         name: (int(through), int(settled), int(exported))
         for name, through, settled, exported in session.execute(query)
@@ -58,12 +55,14 @@ def save_counters(
     before: CounterState,
     after: CounterUpdate,
     missing: NDArray[np.bool_],
+    *,
+    table: Table = _TABLE,
 ) -> None:
     """Persist what changed: new counters, raised high-water marks, moved checkpoints."""
     new = np.flatnonzero(missing)
     if len(new):
         # A counter another replica created first stands: it measures the same windows.
-        statement = dialect_insert(session, _TABLE).on_conflict_do_nothing(
+        statement = dialect_insert(session, table).on_conflict_do_nothing(
             index_elements=["service"]
         )
         session.execute(
@@ -79,11 +78,11 @@ def save_counters(
             ],
         )
     greatest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
-    column = _TABLE.c
+    column = table.c
     raised = np.flatnonzero(~missing & (after.value > before.exported))
     if len(raised):
         session.execute(
-            update(_TABLE)
+            update(table)
             .where(column.service == bindparam("name"))
             .values(exported_us=greatest(column.exported_us, bindparam("value"))),
             [{"name": services[int(i)], "value": int(after.value[i])} for i in raised],
@@ -91,7 +90,7 @@ def save_counters(
     moved = np.flatnonzero(~missing & after.advance)
     if len(moved):
         session.execute(
-            update(_TABLE)
+            update(table)
             .where(column.service == bindparam("name"))
             .where(column.settled_through_us == bindparam("old_through"))
             .values(settled_through_us=bindparam("through"), settled_us=bindparam("settled")),

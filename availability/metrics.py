@@ -1,5 +1,5 @@
 """The service-level metrics that come from the database: availability,
-targets, error budget, downtime, up/down and open incidents.
+targets, error budget, downtime, unknown time, service credits, up/down and open incidents.
 
 States, downtime counters and open incidents are computed at scrape time and kept for
 `cache_seconds`, so that Prometheus servers scraping often (or several of them) cost one
@@ -43,6 +43,17 @@ _DOWNTIME = (
     "Downtime outside maintenance, counted as it happens; rate() is the share of time down. "
     "Never decreases: a later correction holds it still until downtime catches up.",
 )
+_UNKNOWN = (
+    "slakeeper_service_unknown_seconds",
+    "Blind time (heartbeat gaps, alerts lost upstream, slakeeper's own downtime) that is "
+    "neither maintenance, downtime nor degraded time; counted as the service's unknown policy "
+    "says in its availability. Never decreases.",
+)
+_CREDIT = (
+    "slakeeper_service_credit_ratio",
+    "Share of the monthly fee credited for the availability of the calendar month to date, "
+    "in the service's time zone (its credit tiers in the rule file; 0 without).",
+)
 _UP = ("slakeeper_service_up", "1 unless the service has an outage now (outside maintenance).")
 _OPEN = (
     "slakeeper_incidents_open",
@@ -57,6 +68,8 @@ _Families = tuple[
     CounterMetricFamily,
     GaugeMetricFamily,
     GaugeMetricFamily,
+    CounterMetricFamily,
+    GaugeMetricFamily,
 ]
 
 
@@ -68,6 +81,8 @@ def _families() -> _Families:
         CounterMetricFamily(*_DOWNTIME, labels=["service"]),
         GaugeMetricFamily(*_UP, labels=["service"]),
         GaugeMetricFamily(*_OPEN, labels=["service", "priority", "state"]),
+        CounterMetricFamily(*_UNKNOWN, labels=["service"]),
+        GaugeMetricFamily(*_CREDIT, labels=["service"]),
     )
 
 
@@ -172,21 +187,25 @@ class SlaCollector(Collector):
             return self._cached[1]
 
     def _build(self, live: LiveFigures, periods: PeriodFigures) -> list[Metric]:
-        availability, target, budget, downtime, up, open_incidents = _families()
+        availability, target, budget, downtime, up, open_incidents, unknown, credit = _families()
         for i, service in enumerate(periods.services):
             for window, of_window in (("month", periods.month), ("30d", periods.rolling)):
                 availability.add_metric([service, window], float(of_window.availability_ratio[i]))
                 budget.add_metric([service, window], float(of_window.budget_remaining_ratio[i]))
             target.add_metric([service], float(periods.targets[i]))
+            if periods.credit_ratio is not None:
+                credit.add_metric([service], float(periods.credit_ratio[i]))
         for i, service in enumerate(live.services):
             downtime.add_metric([service], int(live.downtime_us[i]) / MICROS_PER_SECOND)
             up.add_metric([service], 0.0 if live.states[i] is CurrentState.DOWN else 1.0)
+            if live.unknown_us is not None:
+                unknown.add_metric([service], int(live.unknown_us[i]) / MICROS_PER_SECOND)
         # Only the service, priority and state combinations with active incidents: the full
         # product is 8 series per service, most of them 0 (panels use `or vector(0)`).
         rows = live.open_incidents.itertuples(index=False, name=None)
         for service, priority, state, count in sorted(rows):
             open_incidents.add_metric([service, priority, state], float(count))
-        return [availability, target, budget, downtime, up, open_incidents]
+        return [availability, target, budget, downtime, up, open_incidents, unknown, credit]
 
 
 MAINTENANCE_SILENCES = "slakeeper_maintenance_silences"

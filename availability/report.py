@@ -23,6 +23,7 @@ from availability.compliance import (
     SERVICE_COLUMNS,
     ComplianceReport,
 )
+from availability.credits import credit_ratios
 from availability.figures import MICROS_PER_SECOND, availability_table
 from availability.intervals import total_per_bucket
 from availability.periods import Period, PeriodInFuture, day_edges, month_period, to_micros
@@ -87,6 +88,8 @@ def _availability(measurement: Measurement | None, rules: RuleFile) -> pd.DataFr
         measured.degraded,
         target_ratio=measurement.targets,
         degraded_weight=rules.degraded_weight,
+        unknown_us=measured.unknown,
+        unknown_policy=measurement.unknown_policies,
     )
     return pd.DataFrame(
         {
@@ -104,12 +107,12 @@ def _availability(measurement: Measurement | None, rules: RuleFile) -> pd.DataFr
             "error_budget_seconds": table.error_budget_us / MICROS_PER_SECOND,
             "error_budget_remaining_seconds": table.error_budget_remaining_us / MICROS_PER_SECOND,
             "warranty_extension_days": table.warranty_extension_days,
-            "unknown_seconds": 0.0,
-            "unknown_policy": "up",
+            "unknown_seconds": measured.unknown / MICROS_PER_SECOND,
+            "unknown_policy": measurement.unknown_policies,
             "raw_downtime_seconds": measured.downtime / MICROS_PER_SECOND,
             "raw_availability_ratio": table.availability_ratio,
             "adjustment_seconds": 0.0,
-            "credit_ratio": 0.0,
+            "credit_ratio": credit_ratios(table.availability_ratio, measurement.credits),
             "month_state": "open",
             "closed_at": pd.NaT,
             "closed_by": None,

@@ -55,19 +55,31 @@ class ServicePage(BaseModel):
 
 
 class AvailabilityResource(_Ranged):
-    """A service's availability over a period, maintenance excluded (DESIGN §3)."""
+    """A service's availability over a period, maintenance excluded (DESIGN §3), blind time
+    counted per the service's unknown policy."""
 
     service: str
     total_seconds: float
     maintenance_seconds: float
-    downtime_seconds: float
+    downtime_seconds: float = Field(description="as measured, without unknown time")
     degraded_seconds: float
-    availability_ratio: float
+    availability_ratio: float = Field(description="with unknown time counted per the policy")
     target_ratio: float
     met: bool
     error_budget_seconds: float
     error_budget_remaining_seconds: float = Field(description="negative once spent")
     warranty_extension_days: int
+    unknown_seconds: float = Field(
+        description="blind time (heartbeat gaps, lost alerts, slakeeper's own downtime) that "
+        "is neither maintenance, downtime nor degraded time"
+    )
+    unknown_policy: Literal["up", "down", "excluded"] = Field(
+        description="how unknown time counts: as available, as downtime, or out of the "
+        "measured time like maintenance"
+    )
+    credit_ratio: float = Field(
+        ge=0, le=1, description="share of the monthly fee credited for this availability"
+    )
 
 
 class Occurrence(BaseModel):

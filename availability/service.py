@@ -7,7 +7,7 @@ Functions take the session first, the rule file and `now` as arguments; the arit
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from availability import store
+from availability.blind import blind_windows
 from availability.figures import Availability, availability_of
 from availability.intervals import Measured, Windows, measure
 from availability.live import service_states
@@ -28,7 +29,7 @@ from availability.periods import Period, month_period, to_micros
 from collector.models import AlertInstance
 from core.wire import rfc3339
 from incident.models import Incident
-from rules.policy import RuleFile
+from rules.policy import CreditPolicy, RuleFile
 from rules.schema import Impact, MaintenanceSpec
 
 __all__ = [
@@ -162,13 +163,16 @@ def is_known(session: Session, *, rules: RuleFile, name: str) -> bool:
 
 @dataclass(frozen=True)
 class Measurement:
-    """Times measured for n services, each over its own period (same order as `services`)."""
+    """Times measured for n services, each over its own period (same order as `services`),
+    with what each service's figures need of its policy."""
 
     services: list[str]
     periods: list[Period]
     measured: Measured
     targets: np.ndarray[Any, np.dtype[np.float64]]
     maintenance: Windows  # the planned windows measured (occurrences, as planned)
+    unknown_policies: list[str] = field(default_factory=list)  # "up" | "down" | "excluded"
+    credits: list[CreditPolicy] = field(default_factory=list)
 
 
 def measure_services(
@@ -179,16 +183,27 @@ def measure_services(
     periods: Sequence[Period],
     now: datetime,
 ) -> Measurement:
-    """Downtime, degraded time and maintenance of `services`, each over its period."""
+    """Downtime, degraded, unknown time and maintenance of `services`, each over its period."""
     names = list(services)
     if not names:
         raise ValueError("no services to measure")
     starts = np.array([to_micros(period.start) for period in periods], dtype=np.int64)
     ends = np.array([to_micros(period.end) for period in periods], dtype=np.int64)
     outage, degraded, maintenance = impact_windows(session, rules, names, list(periods), now=now)
-    measured = measure(starts, ends, outage=outage, degraded=degraded, maintenance=maintenance)
-    targets = np.array([rules.service(name).target_ratio for name in names], dtype=np.float64)
-    return Measurement(names, list(periods), measured, targets, maintenance)
+    blind = blind_windows(session, heartbeat=rules.heartbeat, periods=periods, now=now)
+    measured = measure(
+        starts, ends, outage=outage, degraded=degraded, maintenance=maintenance, unknown=blind
+    )
+    policies = [rules.service(name) for name in names]
+    return Measurement(
+        names,
+        list(periods),
+        measured,
+        np.array([policy.target_ratio for policy in policies], dtype=np.float64),
+        maintenance,
+        [policy.unknown_policy for policy in policies],
+        [policy.credits for policy in policies],
+    )
 
 
 def _maintenance_windows(
@@ -225,6 +240,9 @@ def service_availability(
         degraded_us=int(measured.degraded[0]),
         target_ratio=float(measurement.targets[0]),
         degraded_weight=rules.degraded_weight,
+        unknown_us=int(measured.unknown[0]),
+        unknown_policy=measurement.unknown_policies[0],
+        credits=measurement.credits[0],
     )
 
 
@@ -244,6 +262,9 @@ def availability_resource(figures: Availability) -> dict[str, Any]:
         "error_budget_seconds": figures.error_budget_seconds,
         "error_budget_remaining_seconds": figures.error_budget_remaining_seconds,
         "warranty_extension_days": figures.warranty_extension_days,
+        "unknown_seconds": figures.unknown_seconds,
+        "unknown_policy": figures.unknown_policy,
+        "credit_ratio": figures.credit_ratio,
     }
 
 
