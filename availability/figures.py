@@ -15,8 +15,9 @@ degraded weight, `target` the target ratio, and the service's unknown policy fir
     met              = availability >= target
     credit           = `availability.credits.credit_ratio(availability, credit policy)`
 
-Since U is neither maintenance, downtime nor degraded time, for every service
-availability as down <= as excluded <= as up. `downtime_seconds`, `maintenance_seconds`
+Degraded time under blind time stays degraded time (an alert said so: that is known) and is
+not unknown. Since U is then neither maintenance, downtime nor degraded time, for every
+service availability as down <= as excluded <= as up. `downtime_seconds`, `maintenance_seconds`
 and `unknown_seconds` report D, M and U as measured; only the figures use D' and M'.
 """
 
