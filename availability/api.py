@@ -1,8 +1,9 @@
-"""`/api/v1/services`, `/api/v1/maintenance` and `/api/v1/reports/availability`.
+"""`/api/v1/services` and `/api/v1/maintenance` (the report's route is `ledger.api`'s: a
+closed month is reported from its record).
 
-Routes parse and call `availability.service` or `availability.report`; their errors are
-answered by `ERRORS`: 404 an unknown service or window, 422 a period or window that cannot
-be, 400 a query that names no period, 503 a PDF that Chromium could not print.
+Routes parse and call `availability.service`; their errors are answered by `ERRORS`: 404 an
+unknown service or window, 422 a period or window that cannot be, 400 a query that names no
+period, 503 a PDF that Chromium could not print (for the report's route).
 """
 
 from __future__ import annotations
@@ -10,25 +11,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
 
 from access.guard import Manager, Viewer
 from availability import planning, service
 from availability.maintenance import TooManyOccurrences
 from availability.pdf import PdfError
-from availability.periods import InvalidPeriod, PeriodInFuture, parse_month, requested_period
+from availability.periods import InvalidPeriod, PeriodInFuture, requested_period
 from availability.planning import AvailabilityDesk, MaintenanceBody
-from availability.report import build_report
-from availability.report_response import (
-    REPORT_CONTENT,
-    ReportFormat,
-    ReportLanguage,
-    report_response,
-)
 from availability.resources import (
     AvailabilityResource,
     CancelledWindow,
-    ComplianceReportResource,
     MaintenancePage,
     MaintenanceResource,
     ServicePage,
@@ -172,31 +165,3 @@ def delete_maintenance(
     actor: Annotated[StorableText, Query(min_length=1, max_length=200)] | None = None,
 ) -> Response:
     return JSONBody(planning.cancel(desk, caller, window_id, actor))
-
-
-@router.get(
-    "/reports/availability",
-    summary="The monthly compliance report",
-    description=(
-        "JSON (the default), CSV, HTML or PDF (A4, printed by headless Chromium). HTML and PDF "
-        "are in `lang`, or else the best of `Accept-Language` among en and zh-CN, else en."
-    ),
-    response_model=ComplianceReportResource,
-    responses={
-        200: {"content": REPORT_CONTENT},
-        **error_responses(400, 401, 403, 422, 503),
-    },
-)
-def get_report(
-    request: Request,
-    month: Annotated[str, Query(examples=["2026-11"])],
-    desk: Desk,
-    _caller: Viewer,
-    format: ReportFormat = "json",
-    lang: ReportLanguage | None = None,
-) -> Response:
-    now = desk.clock()
-    year, number = parse_month(month)
-    with desk.sessions() as session:
-        report = build_report(session, rules=desk.rules.current, year=year, month=number, now=now)
-    return report_response(report, format, lang, request)

@@ -97,6 +97,7 @@ ADJUSTMENT_COLUMNS = (
     "approved_at",
     "effect_seconds",  # change of the service's downtime (negative: less downtime)
     "effect_ratio",  # change of the service's availability ratio
+    "pending_change_id",  # the change since close an accept applies; None otherwise
 )
 
 # Disputed windows, by id.

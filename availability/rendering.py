@@ -11,7 +11,7 @@ import pandas as pd
 from availability.compliance import ALL_SERVICES, SERVICE_COLUMNS, ComplianceReport
 from core.wire import rfc3339
 
-__all__ = ["report_csv", "report_json"]
+__all__ = ["records_of", "report_csv", "report_json"]
 
 # The per-priority figures the CSV adds to each service's row, as `P1_incidents`, ...
 _PRIORITY_FIGURES = (
@@ -43,7 +43,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     columns = list(frame.columns)
     return [
         {column: _plain(value) for column, value in zip(columns, row, strict=True)}
@@ -52,13 +52,14 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def report_json(report: ComplianceReport) -> dict[str, Any]:
-    """The whole report: summary, services (each with its priorities), days, breaches."""
+    """The whole report: summary, services (each with its priorities), days, breaches, and
+    the signed month's record."""
     by_service: dict[str, list[dict[str, Any]]] = {}
-    for row in _records(report.priorities):
+    for row in records_of(report.priorities):
         by_service.setdefault(row.pop("service"), []).append(row)
     services = [
         {**row, "priorities": by_service.get(row["service"], [])}
-        for row in _records(report.services)
+        for row in records_of(report.services)
     ]
     return {
         "month": report.month,
@@ -69,8 +70,23 @@ def report_json(report: ComplianceReport) -> dict[str, Any]:
         "summary": {key: _plain(value) for key, value in report.summary.items()},
         "priorities": by_service.get(ALL_SERVICES, []),
         "services": services,
-        "downtime_by_day": _records(report.downtime_by_day),
-        "breaches": _records(report.breaches),
+        "downtime_by_day": records_of(report.downtime_by_day),
+        "breaches": records_of(report.breaches),
+        "record": _record(report),
+    }
+
+
+def _record(report: ComplianceReport) -> dict[str, Any]:
+    """The signed month: state, digests, adjustments, disputes, changes since close, policy."""
+    record = report.record
+    return {
+        "state": record.state,
+        "digest": record.digest,
+        "rules_digest": record.rules_digest,
+        "adjustments": records_of(record.adjustments),
+        "disputes": records_of(record.disputes),
+        "changes_since_close": records_of(record.pending),
+        "policy": {key: _plain(value) for key, value in record.policy.items()},
     }
 
 

@@ -221,6 +221,17 @@ class ServiceFigures(_Ranged, _Figures):
     error_budget_seconds: float
     error_budget_remaining_seconds: float
     warranty_extension_days: int
+    unknown_seconds: float = Field(description="blind time, neither maintenance nor downtime")
+    unknown_policy: Literal["up", "down", "excluded"]
+    raw_downtime_seconds: float = Field(description="as measured, before adjustments")
+    raw_availability_ratio: float = Field(description="as measured, before adjustments")
+    adjustment_seconds: float = Field(description="adjusted downtime − raw downtime")
+    credit_ratio: float = Field(ge=0, le=1, description="share of the monthly fee credited")
+    month_state: Literal["open", "closed"] = Field(
+        description="closed: the figures are the stored record's, adjusted"
+    )
+    closed_at: datetime | None
+    closed_by: str | None
     priorities: list[PriorityFigures]
 
 
@@ -255,6 +266,20 @@ class Breach(BaseModel):
     late_seconds: float
 
 
+class ReportRecord(BaseModel):
+    """The signed month: its state, the digests a copy is checked against, and what
+    changed it (each row as in `availability.compliance`'s ADJUSTMENT_COLUMNS,
+    DISPUTE_COLUMNS and PENDING_COLUMNS)."""
+
+    state: Literal["open", "closed", "partly_closed"]
+    digest: str | None = Field(description="SHA-256 of the closed records and adjustments")
+    rules_digest: str | None = Field(description="SHA-256 of the rule file used")
+    adjustments: list[dict[str, Any]]
+    disputes: list[dict[str, Any]]
+    changes_since_close: list[dict[str, Any]]
+    policy: dict[str, Any] = Field(description="degraded weight, credit tiers, time zone")
+
+
 class ComplianceReportResource(_Ranged):
     """The monthly compliance report (as JSON; also as CSV and HTML)."""
 
@@ -266,3 +291,4 @@ class ComplianceReportResource(_Ranged):
     services: list[ServiceFigures]
     downtime_by_day: list[DayDowntime]
     breaches: list[Breach]
+    record: ReportRecord

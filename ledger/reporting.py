@@ -11,6 +11,7 @@ the closed records' digests and the applied adjustments, which `slakeeper month 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +51,8 @@ def month_report(
         session, rules=rules, year=year, month=month, services=None, now=now
     )
     if not records:
-        return live
+        # An open month: measured now, with the policy it is measured under.
+        return replace(live, record=SignedMonth(rules_digest=rules.digest, policy=_policy(rules)))
     rows = [
         adjusted_row(session, records[service]) if service in records else row
         for service, row in zip(live.services["service"], _rows(live.services), strict=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collector.metrics
 import incident.metrics
+import ledger.metrics
 import oncall.metrics
 from core.counter_metrics import (
     CounterDefinition,
@@ -20,6 +21,7 @@ COUNTERS: tuple[CounterDefinition, ...] = (
     *collector.metrics.COUNTERS,
     *incident.metrics.COUNTERS,
     *oncall.metrics.COUNTERS,
+    *ledger.metrics.COUNTERS,
     CounterDefinition(
         JOB_FAILURES,
         "Scheduled job runs that raised (escalation and breaches, sender, reconciliation).",
