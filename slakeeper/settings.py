@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
     # How long the acknowledgement link in a message works (hours).
     ack_link_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+    # A closed month's adjustment counts only once a second manager approves it.
+    adjustments_need_approval: bool = False
     # E-mail to people (the `email` channel) through this SMTP server; unset: no e-mail.
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)

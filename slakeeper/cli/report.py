@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.database import create_database_engine, error_summary
-from rules.loader import DEFAULT_RULES, RuleFileError, load_rule_file
+from rules.loader import RuleFileError, load_rule_file
 from slakeeper.cli.options import DATABASE_URL, RULES, Commands
 from slakeeper.cli.preflight import CommandError, prepare_database, settings_from
 
@@ -46,20 +46,28 @@ def _what_to_report() -> argparse.ArgumentParser:
 def report(args: argparse.Namespace) -> None:
     """Print (or write) the compliance report of a month."""
     from availability.periods import PeriodInFuture, parse_month
-    from availability.report import build_report
+    from ledger.reporting import month_report
     from slakeeper.app import utc_now
+    from slakeeper.cli.month import server_rules
 
     settings = settings_from(args, ("database_url", "rules"))
     try:
         year, month = parse_month(args.month)
-        rules = load_rule_file(settings.rules or DEFAULT_RULES, default_timezone=settings.timezone)
+        given = (
+            load_rule_file(settings.rules, default_timezone=settings.timezone)
+            if settings.rules
+            else None
+        )
     except (ValueError, RuleFileError) as error:
         raise CommandError(str(error)) from None
     prepare_database(settings.database_url)
     engine = create_database_engine(settings.database_url)
     try:
         with Session(engine) as session:
-            built = build_report(session, rules=rules, year=year, month=month, now=utc_now())
+            # The server's rules (stored when it loaded them), as the API reports with;
+            # a closed month's services from their records.
+            rules = server_rules(session, given, timezone=settings.timezone)
+            built = month_report(session, rules=rules, year=year, month=month, now=utc_now())
     except PeriodInFuture as error:
         raise CommandError(str(error)) from None
     except SQLAlchemyError as error:
