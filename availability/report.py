@@ -30,7 +30,7 @@ from availability.periods import Period, PeriodInFuture, day_edges, month_period
 from availability.service import Measurement, measure_services
 from rules.policy import RuleFile
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "measured_report"]
 
 
 def build_report(
@@ -40,6 +40,14 @@ def build_report(
 
     Raises `PeriodInFuture` for a month that has not begun in the rule file's time zone.
     """
+    return measured_report(session, rules=rules, year=year, month=month, now=now)[0]
+
+
+def measured_report(
+    session: Session, *, rules: RuleFile, year: int, month: int, now: datetime
+) -> tuple[ComplianceReport, Measurement | None]:
+    """`build_report`, and what it measured (None when no service is known): a closed
+    month stores the measured intervals themselves."""
     period = month_period(year, month, rules.timezone, now=now)
     names = sorted(set(rules.services) | store.known_services(session))
     periods = [_service_month(rules, name, year, month, now) for name in names]
@@ -54,7 +62,7 @@ def build_report(
     services = _with_incident_figures(services, incidents)
     days = _downtime_by_day(measurement, rules)
     breaches = _breaches(incidents, end=period.end)
-    return ComplianceReport(
+    report = ComplianceReport(
         month=f"{year:04d}-{month:02d}",
         timezone=rules.timezone.key,
         start=period.start,
@@ -66,6 +74,7 @@ def build_report(
         breaches=breaches,
         summary=_summary(services, incidents),
     )
+    return report, measurement
 
 
 def _service_month(rules: RuleFile, name: str, year: int, month: int, now: datetime) -> Period:

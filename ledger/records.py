@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from availability.compliance import ComplianceReport
 from availability.intervals import Windows
-from availability.periods import Period, to_micros
+from availability.periods import to_micros
 from availability.rendering import records_of
-from availability.report import build_report
-from availability.service import Measurement, measure_services
+from availability.report import measured_report
+from availability.service import Measurement
 from rules.policy import CreditPolicy, RuleFile
 
 __all__ = ["MonthFigures", "credits_json", "digest_of", "measure_month", "segments_per_service"]
@@ -65,19 +65,19 @@ def measure_month(
 ) -> tuple[ComplianceReport, MonthFigures]:
     """The live report of the month (every service) and the figures of `services` (every
     service of the report when None) in it."""
-    report = build_report(session, rules=rules, year=year, month=month, now=now)
-    rows = report.services.set_index("service", drop=False)
-    wanted = list(rows.index) if services is None else services
-    names = [name for name in wanted if name in rows.index]
-    if not names:
+    report, measurement = measured_report(session, rules=rules, year=year, month=month, now=now)
+    if measurement is None:
         return report, {}
-    periods = [Period(rows.at[name, "from"], rows.at[name, "to"]) for name in names]
-    measurement = measure_services(session, rules=rules, services=names, periods=periods, now=now)
-    return report, _figures(report, measurement, rules, f"{year:04d}-{month:02d}")
+    wanted = set(measurement.services if services is None else services)
+    return report, _figures(report, measurement, rules, f"{year:04d}-{month:02d}", wanted)
 
 
 def _figures(
-    report: ComplianceReport, measurement: Measurement, rules: RuleFile, month: str
+    report: ComplianceReport,
+    measurement: Measurement,
+    rules: RuleFile,
+    month: str,
+    wanted: set[str],
 ) -> MonthFigures:
     names, measured = measurement.services, measurement.measured
     n = len(names)
@@ -87,7 +87,7 @@ def _figures(
         "maintenance": segments_per_service(measured.maintenance_segments, n),
         "unknown": segments_per_service(measured.unknown_segments, n),
     }
-    chosen = set(names)
+    chosen = wanted & set(names)
     rows = {row["service"]: row for row in records_of(report.services) if row["service"] in chosen}
     priorities: dict[str, list[dict[str, Any]]] = {}
     for row in records_of(report.priorities):
@@ -98,6 +98,8 @@ def _figures(
         breaches.setdefault(row["service"], []).append(row)
     figures: MonthFigures = {}
     for index, (name, period) in enumerate(zip(names, measurement.periods, strict=True)):
+        if name not in chosen:
+            continue
         policy = rules.service(name)
         figures[name] = {
             "month": month,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,15 @@ from ledger.models import MonthAdjustment, MonthRecord, PendingChange
 from ledger.records import digest_of, measure_month
 from rules.policy import RuleFile
 
-__all__ = ["RulesOf", "watch_closed_months", "watch_month"]
+__all__ = [
+    "Measured",
+    "RulesOf",
+    "measure_closed",
+    "record_changes",
+    "watch_closed_months",
+    "watch_month",
+    "watched_months",
+]
 
 RulesOf = Callable[[str], RuleFile]
 """The rule file of a digest (the server's own, or one stored in `rule_policies`)."""
@@ -49,16 +58,18 @@ def _current_basis(session: Session, record: MonthRecord) -> dict[str, object]:
     return record.figures
 
 
-def watch_month(
-    session: Session, *, month: str, rules_of: RulesOf, now: datetime
-) -> list[PendingChange]:
-    """Measure the closed services of `month` again; record what differs. Returns the
-    pending changes recorded now."""
+Measured = list[tuple[int, dict[str, Any]]]
+"""(record id, the figures its month measures now), for `record_changes`."""
+
+
+def measure_closed(session: Session, *, month: str, rules_of: RulesOf, now: datetime) -> Measured:
+    """Measure the closed services of `month` again, each with its record's rule file
+    (reads only: the writes of `record_changes` can then be short)."""
     year, number = parse_month(month)
     by_rules: dict[str, list[MonthRecord]] = {}
     for record in store.current_records(session, month):
         by_rules.setdefault(record.rules_digest, []).append(record)
-    recorded: list[PendingChange] = []
+    measured: Measured = []
     for digest, records in by_rules.items():
         _, live = measure_month(
             session,
@@ -68,13 +79,31 @@ def watch_month(
             services=[record.service for record in records],
             now=now,
         )
-        for record in records:
-            if record.service in live:
-                change = _compare(session, record, live[record.service], now)
-                if change is not None:
-                    recorded.append(change)
+        measured += [(r.id, live[r.service]) for r in records if r.service in live]
+    return measured
+
+
+def record_changes(session: Session, measured: Measured, *, now: datetime) -> list[PendingChange]:
+    """Record what differs from each record (still closed) as its pending change."""
+    recorded: list[PendingChange] = []
+    for record_id, live in measured:
+        record = session.get(MonthRecord, record_id)
+        if record is None or record.reopened_at is not None:
+            continue
+        change = _compare(session, record, live, now)
+        if change is not None:
+            recorded.append(change)
     session.flush()
     return recorded
+
+
+def watch_month(
+    session: Session, *, month: str, rules_of: RulesOf, now: datetime
+) -> list[PendingChange]:
+    """Measure the closed services of `month` again; record what differs. Returns the
+    pending changes recorded now."""
+    measured = measure_closed(session, month=month, rules_of=rules_of, now=now)
+    return record_changes(session, measured, now=now)
 
 
 def _compare(
@@ -113,13 +142,17 @@ def _compare(
     return change
 
 
+def watched_months(session: Session, *, now: datetime) -> list[str]:
+    """The closed months of the last `WATCHED_FOR`, oldest first."""
+    oldest = (now - WATCHED_FOR).strftime("%Y-%m")
+    return [month for month in store.closed_months(session) if month >= oldest]
+
+
 def watch_closed_months(
     session: Session, *, rules_of: RulesOf, now: datetime
 ) -> list[PendingChange]:
-    """`watch_month` for every closed month of the last `WATCHED_FOR`."""
-    oldest = (now - WATCHED_FOR).strftime("%Y-%m")
+    """`watch_month` for every watched closed month."""
     recorded: list[PendingChange] = []
-    for month in store.closed_months(session):
-        if month >= oldest:
-            recorded += watch_month(session, month=month, rules_of=rules_of, now=now)
+    for month in watched_months(session, now=now):
+        recorded += watch_month(session, month=month, rules_of=rules_of, now=now)
     return recorded
