@@ -10,7 +10,20 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "rules", "collector", "incident", "availability", "slakeeper", "benchmarks")
+PACKAGES = (
+    "core",
+    "access",
+    "rules",
+    "collector",
+    "incident",
+    "availability",
+    "oncall",
+    "ledger",
+    "console",
+    "slakeeper",
+    "benchmarks",
+    "tools",
+)
 MODULE_LINES = 400
 FUNCTION_LINES = 60
 
