@@ -30,7 +30,7 @@ from availability.periods import Period, PeriodInFuture, day_edges, month_period
 from availability.service import Measurement, measure_services
 from rules.policy import RuleFile
 
-__all__ = ["build_report", "measured_report"]
+__all__ = ["build_report", "measured_report", "usable_seconds"]
 
 
 def build_report(
@@ -281,10 +281,18 @@ def _breaches(incidents: pd.DataFrame, *, end: datetime) -> pd.DataFrame:
     return table.loc[:, list(BREACH_COLUMNS)].reset_index(drop=True)
 
 
+def usable_seconds(services: pd.DataFrame) -> pd.Series:
+    """Each service's usable time T − M', M' its maintenance and, under the `excluded`
+    policy, its unknown time: what its availability ratio is a share of."""
+    excluded = services["unknown_policy"] == "excluded"
+    unknown = services["unknown_seconds"].where(excluded, 0.0)
+    return services["total_seconds"] - services["maintenance_seconds"] - unknown
+
+
 def _summary(services: pd.DataFrame, incidents: pd.DataFrame) -> dict[str, Any]:
-    usable = (services["total_seconds"] - services["maintenance_seconds"]).sum()
-    lost = services["total_seconds"] - services["maintenance_seconds"]
-    lost = (lost * (1 - services["availability_ratio"])).sum()
+    each = usable_seconds(services)
+    usable = each.sum()
+    lost = (each * (1 - services["availability_ratio"])).sum()
     return {
         "services": len(services),
         "services_met": int(services["met"].sum()),

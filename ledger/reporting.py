@@ -30,6 +30,7 @@ from availability.compliance import (
 )
 from availability.intervals import Windows, total_per_bucket
 from availability.periods import Period, day_edges, to_micros
+from availability.report import usable_seconds
 from ledger import store
 from ledger.figures import adjusted_row, month_digest
 from ledger.listing import adjustment_rows, dispute_rows, pending_rows
@@ -179,7 +180,7 @@ def _days(segments: list[Any], rules: RuleFile, live: ComplianceReport) -> pd.Da
 
 
 def _summary(services: pd.DataFrame, priorities: pd.DataFrame) -> dict[str, Any]:
-    usable = services["total_seconds"] - services["maintenance_seconds"]
+    usable = usable_seconds(services)
     lost = (usable * (1 - services["availability_ratio"])).sum()
     overall = priorities[priorities["service"] == ALL_SERVICES]
     measured_response = overall["response_measured"].sum()

@@ -184,6 +184,8 @@ def console_page(url: str, console: str) -> tuple[str, str | dict[str, str] | No
             return "incident", number
         case ["reports"] if set(query) == {"month"} and _MONTH.fullmatch(query["month"]):
             return "report", query["month"]
+        case ["months", month] if _MONTH.fullmatch(month) and not query:
+            return "month", month
     raise AssertionError(f"no console page is {url}")
 
 
@@ -347,6 +349,7 @@ def test_result_labels_refuse_what_they_cannot_read() -> None:
         ("http://c:8080/services", ("services", None)),
         ("http://c:8080/services/a%2Fb%20c", ("service", "a/b c")),
         ("http://c:8080/reports?month=2024-12", ("report", "2024-12")),
+        ("http://c:8080/months/2024-12", ("month", "2024-12")),
     ],
 )
 def test_the_console_serves_these_pages(url: str, page: tuple[str, Any]) -> None:
@@ -367,6 +370,7 @@ def test_the_console_serves_these_pages(url: str, page: tuple[str, Any]) -> None
         "http://c:8080/incidents/abc",
         "http://c:8080/reports",
         "http://c:8080/reports?month=2024-13",
+        "http://c:8080/months/2024-13",
         "http://c:8080//services",  # a console URL typed with a trailing slash
         "http://c:8080/services#top",
     ],

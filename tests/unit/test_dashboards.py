@@ -36,6 +36,9 @@ EXPORTED: dict[str, tuple[str, frozenset[str]]] = {
     "slakeeper_alerts_received_total": ("counter", frozenset({"source", "status"})),
     "slakeeper_alerts_truncated_total": ("counter", frozenset({"source"})),
     "slakeeper_notifications_failed_total": ("counter", frozenset({"contact"})),
+    # §9: the signed month.
+    "slakeeper_service_credit_ratio": ("gauge", frozenset({"service"})),
+    "slakeeper_service_unknown_seconds_total": ("counter", frozenset({"service"})),
 }
 # The label values DESIGN fixes (§3, §7): an equality matcher with another value matches nothing.
 LABEL_VALUES = {
