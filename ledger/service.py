@@ -287,6 +287,9 @@ def decide_adjustment(
             f"{actor} made adjustment {adjustment_id}: a second person approves it"
         )
     record = _record(session, month, adjustment.service)
+    if approve and adjustment.action == "accept":
+        # The change found since may have been superseded by a newer one meanwhile.
+        _pending_change(session, record, adjustment.pending_change_id)
     adjustment.approved_by, adjustment.approved_at = actor, now
     adjustment.state = "applied" if approve else "rejected"
     session.flush()

@@ -9,8 +9,10 @@ on 3 December, so November is over everywhere.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,8 +80,20 @@ def month(api: TestClient) -> dict[str, Any]:
     return found
 
 
+def pdf_text(content: bytes, folder: Path) -> str:
+    """The text pdftotext extracts, as a reader copying from the PDF would get it."""
+    path = folder / "report.pdf"
+    path.write_bytes(content)
+    done = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
+    return done.stdout.decode()
+
+
 def test_a_closed_month_changes_only_through_adjustments(
-    api: TestClient, managers: tuple[Person, Person], database_url: str, clock: Clock
+    api: TestClient,
+    managers: tuple[Person, Person],
+    database_url: str,
+    clock: Clock,
+    tmp_path: Path,
 ) -> None:
     push(api, outage("2026-11-10T10:00:00Z", "2026-11-10T10:30:00Z"))
 
@@ -168,6 +182,16 @@ def test_a_closed_month_changes_only_through_adjustments(
     report = api.get("/api/v1/reports/availability", params={"month": "2026-11"}).json()
     (reported,) = [s for s in report["services"] if s["service"] == "payments"]
     assert reported["downtime_seconds"] == 600 and reported["raw_downtime_seconds"] == 1800
+
+    # The signed copy: the PDF (in Chinese) carries the record's digest and the figure.
+    pdf = api.get(
+        "/api/v1/reports/availability",
+        params={"month": "2026-11", "format": "pdf", "lang": "zh-CN"},
+    )
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = pdf_text(pdf.content, tmp_path)
+    assert month(api)["digest"] in text.replace("\n", "")
+    assert "payments" in text and "可用性" in text
 
     reopened = api.post(f"{MONTH}/reopen", json={"services": ["payments"], "reason": "recount"})
     assert reopened.status_code == 200, reopened.text
