@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e messages bench bench-rules bench-report bench-metrics clean screenshots
+.PHONY: run test lint unit integration e2e messages bench bench-rules bench-report bench-metrics bench-months clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-report: $(STAMP)
 
 bench-metrics: $(STAMP)
 	$(BIN)/python -m benchmarks.metrics_scrape
+
+bench-months: $(STAMP)
+	$(BIN)/python -m benchmarks.months
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

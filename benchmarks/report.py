@@ -45,11 +45,22 @@ NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 YEAR, MONTH = 2026, 10
 
 
-def populate(url: str, rules: RuleFile, services: int, windows: int, seed: int = 7) -> None:
-    """Migrate a fresh database and insert the month's outage alerts and incidents."""
+def populate(
+    url: str,
+    rules: RuleFile,
+    services: int,
+    windows: int,
+    seed: int = 7,
+    *,
+    year: int = YEAR,
+    month: int = MONTH,
+    now: datetime = NOW,
+) -> None:
+    """Migrate a fresh database and insert the month's outage alerts and incidents (the
+    month `year`-`month`, October 2026 unless told, as of `now`)."""
     engine = create_database_engine(url)
     migrate.upgrade(engine)
-    period = month_period(YEAR, MONTH, rules.timezone, now=NOW)
+    period = month_period(year, month, rules.timezone, now=now)
     chance = random.Random(seed)
     alerts = _outage_alerts(period, services, windows, chance)
     incidents = _incidents(period, services, chance)
