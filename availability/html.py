@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+import pandas as pd
 
 from availability.compliance import ALL_SERVICES, ComplianceReport
 from availability.report_charts import (
@@ -58,12 +59,36 @@ def render_html(report: ComplianceReport, *, lang: str = "en") -> str:
         downtime_chart=downtime_chart(report.downtime_by_day.to_dict("records"), words),
         priorities=[_priority_row(row, words) for row in priority_rows],
         priority_chart=priority_chart(priority_rows, words),
-        breaches=[_breach_row(row, words) for row in report.breaches.to_dict("records")],
+        breaches=[_breach_row(row, words) for row in _listed(report.breaches)],
+        breaches_note=_breaches_note(report.breaches, words),
         adjustments=adjustment_rows(record.adjustments, words),
         disputes=dispute_rows(record.disputes, words),
         pending=pending_rows(record.pending, words),
         method=methodology(report, words),
     )
+
+
+# The page lists at most this many breaches, those that ran latest (in due order): a month of
+# 1,000 services may have thousands, and a printed page of each makes the PDF slow to print
+# and no easier to read. The CSV and JSON list every one.
+BREACHES_LISTED = 250
+
+
+def _listed(breaches: pd.DataFrame) -> list[dict[str, Any]]:
+    if len(breaches) > BREACHES_LISTED:
+        latest = breaches.nlargest(BREACHES_LISTED, "late_seconds", keep="first")
+        breaches = breaches.loc[sorted(latest.index)]
+    rows: list[dict[str, Any]] = breaches.to_dict("records")
+    return rows
+
+
+def _breaches_note(breaches: pd.DataFrame, words: Words) -> str | None:
+    if len(breaches) <= BREACHES_LISTED:
+        return None
+    return words.gettext(
+        "The %(shown)s breaches that ran latest of %(total)s, by due time; "
+        "the CSV and JSON list every one."
+    ) % {"shown": words.count(BREACHES_LISTED), "total": words.count(len(breaches))}
 
 
 @cache

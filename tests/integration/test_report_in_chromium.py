@@ -145,7 +145,7 @@ def signed_month() -> SignedMonth:
     change found since."""
     adjustment: tuple[Any, ...] = (1, "checkout", "exclude", berlin(3, 9), berlin(3, 10))
     adjustment += ("false_alarm", "the probe's own network failed", "applied", "ana", CLOSED_AT)
-    adjustment += ("bo", CLOSED_AT, -3_600.0, 3_600 / 2_667_600)
+    adjustment += ("bo", CLOSED_AT, -3_600.0, 3_600 / 2_667_600, None)
     dispute: tuple[Any, ...] = (4, "notifications", berlin(14, 8), berlin(15, 10))
     dispute += ("noc@customer.example", "pushes were queued, not lost", "open", "ana")
     dispute += (CLOSED_AT, None, pd.NaT, None)

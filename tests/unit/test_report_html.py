@@ -395,6 +395,15 @@ def test_breaches_list_their_incident_times_in_the_report_zone_and_pending_ones(
     assert row_of(page, "12")[7:] == ["pending", "30 min"]
 
 
+def test_a_month_of_many_breaches_lists_those_that_ran_latest_and_says_so() -> None:
+    many = [breach(n, late_seconds=float(n)) for n in range(1, 301)]
+    html = render_html(report(breaches=many))
+    listed = {int(n) for n in re.findall(r'<tr><td class="num">(\d+)</td>', html)}
+    assert listed == set(range(51, 301))  # the 250 latest
+    assert "The 250 breaches that ran latest of 300, by due time" in html
+    assert "超时最久的 250 次" in render_html(report(breaches=many), lang="zh-CN")
+
+
 def test_the_page_needs_no_other_file_nor_any_script() -> None:
     html = render_html(report(breaches=[breach(1)], days=[60.0], priorities=[priority("P1", 1)]))
     assert "<script" not in html and "<link" not in html and "<img" not in html

@@ -55,7 +55,10 @@ def adjusted(name: str, raw_down: float, down: float, **fields: Any) -> dict[str
 
 
 def frame(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(columns))
+    """Rows of the leading columns; any left (such as an adjustment's pending change) None."""
+    return pd.DataFrame(
+        [row + (None,) * (len(columns) - len(row)) for row in rows], columns=list(columns)
+    )
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
