@@ -31,6 +31,7 @@ __all__ = [
     "apply",
     "basis_of",
     "figures_of",
+    "figures_of_many",
     "length",
     "subtract",
     "unite",
@@ -162,37 +163,46 @@ def apply(basis: Basis, changes: Sequence[Change]) -> Basis:
 
 def figures_of(basis: Basis) -> Figures:
     """The figures of a basis, its unknown policy applied."""
-    total = basis.end_us - basis.start_us
-    maintenance = length(basis.maintenance)
-    downtime = length(basis.downtime)
-    degraded = length(basis.degraded)
-    unknown = length(basis.unknown)
-    counted_downtime, counted_maintenance = downtime, maintenance
-    if basis.unknown_policy == "down":
-        counted_downtime += unknown
-    elif basis.unknown_policy == "excluded":
-        counted_maintenance += unknown
+    return figures_of_many([basis])[0]
+
+
+def figures_of_many(bases: Sequence[Basis]) -> list[Figures]:
+    """`figures_of` for many bases at once (one vectorised computation)."""
+    if not bases:
+        return []
+    total = [basis.end_us - basis.start_us for basis in bases]
+    maintenance = [length(basis.maintenance) for basis in bases]
+    downtime = [length(basis.downtime) for basis in bases]
+    degraded = [length(basis.degraded) for basis in bases]
+    unknown = [length(basis.unknown) for basis in bases]
+    down = [u if b.unknown_policy == "down" else 0 for u, b in zip(unknown, bases, strict=True)]
+    out = [u if b.unknown_policy == "excluded" else 0 for u, b in zip(unknown, bases, strict=True)]
+    counted_downtime = [d + extra for d, extra in zip(downtime, down, strict=True)]
+    counted_maintenance = [m + extra for m, extra in zip(maintenance, out, strict=True)]
     table = availability_table(
-        [total],
-        [counted_maintenance],
-        [counted_downtime],
-        [degraded],
-        target_ratio=basis.target_ratio,
-        degraded_weight=basis.degraded_weight,
+        total,
+        counted_maintenance,
+        counted_downtime,
+        degraded,
+        target_ratio=[basis.target_ratio for basis in bases],
+        degraded_weight=[basis.degraded_weight for basis in bases],
     )
-    return Figures(
-        total_us=total,
-        maintenance_us=maintenance,
-        downtime_us=downtime,
-        degraded_us=degraded,
-        unknown_us=unknown,
-        counted_downtime_us=counted_downtime,
-        counted_maintenance_us=counted_maintenance,
-        availability_ratio=float(table.availability_ratio[0]),
-        met=bool(table.met[0]),
-        error_budget_us=int(table.error_budget_us[0]),
-        error_budget_remaining_us=float(table.error_budget_remaining_us[0]),
-    )
+    return [
+        Figures(
+            total_us=total[i],
+            maintenance_us=maintenance[i],
+            downtime_us=downtime[i],
+            degraded_us=degraded[i],
+            unknown_us=unknown[i],
+            counted_downtime_us=counted_downtime[i],
+            counted_maintenance_us=counted_maintenance[i],
+            availability_ratio=float(table.availability_ratio[i]),
+            met=bool(table.met[i]),
+            error_budget_us=int(table.error_budget_us[i]),
+            error_budget_remaining_us=float(table.error_budget_remaining_us[i]),
+        )
+        for i in range(len(bases))
+    ]
 
 
 def seconds(micros: float) -> float:

@@ -9,7 +9,13 @@ from availability.periods import to_micros
 from ledger.arithmetic import Basis, Change, apply, basis_of
 from ledger.models import MonthAdjustment, MonthRecord, PendingChange
 
-__all__ = ["adjusted_basis", "applied_changes", "change_of", "record_basis"]
+__all__ = [
+    "adjusted_basis",
+    "adjusted_bases",
+    "applied_changes",
+    "change_of",
+    "record_basis",
+]
 
 
 def record_basis(record: MonthRecord) -> Basis:
@@ -54,3 +60,48 @@ def applied_changes(
 def adjusted_basis(session: Session, record: MonthRecord, *, without: int | None = None) -> Basis:
     """The record's basis with its applied adjustments."""
     return apply(record_basis(record), applied_changes(session, record, without=without))
+
+
+def adjusted_bases(session: Session, records: list[MonthRecord]) -> dict[int, Basis]:
+    """`adjusted_basis` of each record (by id), reading the adjustments of their months and
+    the changes they accept once, not per record."""
+    months = sorted({record.month for record in records})
+    if not records:
+        return {}
+    query = (
+        select(MonthAdjustment)
+        .where(MonthAdjustment.month.in_(months), MonthAdjustment.state == "applied")
+        .order_by(MonthAdjustment.id)
+    )
+    adjustments = list(session.scalars(query))
+    accepted = [a.pending_change_id for a in adjustments if a.pending_change_id is not None]
+    pending = (
+        {
+            change.id: change
+            for change in session.scalars(
+                select(PendingChange).where(PendingChange.id.in_(accepted))
+            )
+        }
+        if accepted
+        else {}
+    )
+    by_service: dict[tuple[str, str], list[MonthAdjustment]] = {}
+    for adjustment in adjustments:
+        by_service.setdefault((adjustment.month, adjustment.service), []).append(adjustment)
+    bases: dict[int, Basis] = {}
+    for record in records:
+        changes = []
+        for adjustment in by_service.get((record.month, record.service), []):
+            if adjustment.action != "accept":
+                changes.append(
+                    Change(
+                        adjustment.action,
+                        to_micros(adjustment.start_at),
+                        to_micros(adjustment.end_at),
+                    )
+                )
+            elif adjustment.record_id == record.id:
+                change = pending.get(adjustment.pending_change_id or 0)
+                changes.append(Change("accept", basis=basis_of(change.figures) if change else None))
+        bases[record.id] = apply(record_basis(record), changes)
+    return bases

@@ -8,13 +8,13 @@ from sqlalchemy.orm import Session
 
 from availability.credits import credit_ratio
 from availability.figures import MICROS_PER_DAY, MICROS_PER_SECOND
-from ledger.arithmetic import figures_of
-from ledger.basis import adjusted_basis, record_basis
+from ledger.arithmetic import Figures, figures_of_many
+from ledger.basis import adjusted_bases, record_basis
 from ledger.models import MonthAdjustment, MonthRecord
 from ledger.records import digest_of
 from rules.policy import CreditPolicy
 
-__all__ = ["adjusted_row", "credit_of", "month_digest"]
+__all__ = ["adjusted_row", "adjusted_rows", "credit_of", "month_digest"]
 
 
 def credit_of(ratio: float, credits: dict[str, Any]) -> float:
@@ -25,10 +25,23 @@ def credit_of(ratio: float, credits: dict[str, Any]) -> float:
 
 def adjusted_row(session: Session, record: MonthRecord) -> dict[str, Any]:
     """The record's stored row with the adjusted figures, raw ones beside them."""
+    return adjusted_rows(session, [record])[record.service]
+
+
+def adjusted_rows(session: Session, records: list[MonthRecord]) -> dict[str, dict[str, Any]]:
+    """`adjusted_row` of each record, by service (the adjustments read once)."""
+    bases = adjusted_bases(session, records)
+    raws = figures_of_many([record_basis(record) for record in records])
+    adjusteds = figures_of_many([bases[record.id] for record in records])
+    return {
+        record.service: _row(record, raw, adjusted)
+        for record, raw, adjusted in zip(records, raws, adjusteds, strict=True)
+    }
+
+
+def _row(record: MonthRecord, raw: Figures, adjusted: Figures) -> dict[str, Any]:
     stored = record.figures
     row = dict(stored["row"])
-    raw = figures_of(record_basis(record))
-    adjusted = figures_of(adjusted_basis(session, record))
     row.update(
         maintenance_seconds=adjusted.maintenance_us / MICROS_PER_SECOND,
         downtime_seconds=adjusted.downtime_us / MICROS_PER_SECOND,

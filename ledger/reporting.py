@@ -29,10 +29,12 @@ from availability.compliance import (
     SignedMonth,
 )
 from availability.intervals import Windows, total_per_bucket
-from availability.periods import Period, day_edges, to_micros
+from availability.periods import Period, day_edges, month_period, to_micros
 from availability.report import usable_seconds
+from availability.service import known_service_names
 from ledger import store
-from ledger.figures import adjusted_row, month_digest
+from ledger.basis import adjusted_bases
+from ledger.figures import adjusted_rows, month_digest
 from ledger.listing import adjustment_rows, dispute_rows, pending_rows
 from ledger.records import credits_json, measure_month
 from rules.policy import RuleFile
@@ -48,34 +50,34 @@ def month_report(
     """The report of `year`-`month`: closed services from their records, the rest live."""
     name = f"{year:04d}-{month:02d}"
     records = {record.service: record for record in store.current_records(session, name)}
-    live, figures = measure_month(
-        session, rules=rules, year=year, month=month, services=None, now=now
-    )
     if not records:
         # An open month: measured now, with the policy it is measured under.
+        live, _ = measure_month(session, rules=rules, year=year, month=month, services=(), now=now)
         return replace(live, record=SignedMonth(rules_digest=rules.digest, policy=_policy(rules)))
-    rows = [
-        adjusted_row(session, records[service]) if service in records else row
-        for service, row in zip(live.services["service"], _rows(live.services), strict=True)
-    ]
-    rows += [
-        adjusted_row(session, record)
-        for service, record in records.items()
-        if service not in figures
-    ]
-    services = _frame(rows, SERVICE_COLUMNS).sort_values("service").reset_index(drop=True)
+    open_ = [n for n in known_service_names(session, rules=rules) if n not in records]
+    # Every service closed: nothing to measure, the records say it all.
+    live, figures = (
+        measure_month(session, rules=rules, year=year, month=month, services=open_, now=now)
+        if open_
+        else (_empty_report(rules, year, month, now), {})
+    )
+    closed = adjusted_rows(session, list(records.values()))
+    bases = adjusted_bases(session, list(records.values()))
+    rows = [row for row in _rows(live.services) if row["service"] not in records]
+    services = _frame([*rows, *closed.values()], SERVICE_COLUMNS)
+    services = services.sort_values("service").reset_index(drop=True)
     for column in _TIMES:
         services[column] = pd.to_datetime(services[column], utc=True)
-    priorities = _priorities(live.priorities, records, rules)
-    breaches = _breaches(live.breaches, records)
     segments = [
-        records[service].figures["segments"]["downtime"]
+        list(bases[records[service].id].downtime)
         if service in records
         else figures[service]["segments"]["downtime"]
         for service in services["service"]
+        if service in records or service in figures
     ]
+    priorities = _priorities(live.priorities, records, rules)
     signed = SignedMonth(
-        state="closed" if set(services["service"]) <= set(records) else "partly_closed",
+        state="closed" if not open_ else "partly_closed",
         digest=month_digest(session, name, list(records.values())),
         rules_digest=next(iter(records.values())).rules_digest,
         adjustments=adjustment_rows(session, name),
@@ -83,18 +85,32 @@ def month_report(
         pending=pending_rows(session, name),
         policy=_policy(rules),
     )
-    return ComplianceReport(
-        month=live.month,
-        timezone=live.timezone,
-        start=live.start,
-        end=live.end,
+    return replace(
+        live,
         generated_at=now,
         services=services,
         priorities=priorities,
         downtime_by_day=_days(segments, rules, live),
-        breaches=breaches,
+        breaches=_breaches(live.breaches, records),
         summary=_summary(services, priorities),
         record=signed,
+    )
+
+
+def _empty_report(rules: RuleFile, year: int, month: int, now: datetime) -> ComplianceReport:
+    """A report of the month with no service in it: the frame the records fill."""
+    period = month_period(year, month, rules.timezone, now=now)
+    return ComplianceReport(
+        month=f"{year:04d}-{month:02d}",
+        timezone=rules.timezone.key,
+        start=period.start,
+        end=period.end,
+        generated_at=now,
+        services=_frame([], SERVICE_COLUMNS),
+        priorities=_frame([], PRIORITY_COLUMNS),
+        downtime_by_day=_frame([], DAY_COLUMNS),
+        breaches=_frame([], BREACH_COLUMNS),
+        summary={},
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -106,14 +107,15 @@ def close_month(
     services: Sequence[str] | None,
     actor: str,
     now: datetime,
-) -> list[MonthRecord]:
-    """Store the figures of `services` (every known service when None) for `month`.
+) -> list[Any]:
+    """Store the figures of `services` (every known service when None) for `month`; the
+    records closed, without their figures (`store.record_summaries`).
 
     Raises AlreadyClosed if a named service (or, for all, every one) is closed already,
     MonthNotOver before the month has ended, UnknownService for a name nobody knows.
     """
     year, number = parse_month(month)
-    closed = {record.service for record in store.current_records(session, month)}
+    closed = store.closed_services(session, month)
     if services is None:
         names = [name for name in known_service_names(session, rules=rules) if name not in closed]
         if not names and not closed:
@@ -147,7 +149,7 @@ def close_month(
         for name in names
     ]
     session.execute(insert(MonthRecord), rows)
-    return store.current_records(session, month, names)
+    return store.record_summaries(session, month, names)
 
 
 def reopen_month(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -13,6 +14,8 @@ from ledger.models import MonthAdjustment, MonthDispute, MonthRecord, PendingCha
 from rules.policy import RuleFile
 
 __all__ = [
+    "closed_services",
+    "record_summaries",
     "adjustments_of",
     "closed_months",
     "current_records",
@@ -33,6 +36,37 @@ def current_records(
     if services is not None:
         query = query.where(MonthRecord.service.in_(list(services)))
     return list(session.scalars(query.order_by(MonthRecord.service)))
+
+
+def closed_services(session: Session, month: str) -> set[str]:
+    """The services whose `month` is closed (not reopened)."""
+    query = select(MonthRecord.service).where(
+        MonthRecord.month == month, MonthRecord.reopened_at.is_(None)
+    )
+    return set(session.scalars(query))
+
+
+_SUMMARY = (
+    MonthRecord.service,
+    MonthRecord.version,
+    MonthRecord.digest,
+    MonthRecord.rules_digest,
+    MonthRecord.closed_at,
+    MonthRecord.closed_by,
+    MonthRecord.reopened_at,
+    MonthRecord.reopened_by,
+)
+
+
+def record_summaries(session: Session, month: str, services: Sequence[str]) -> list[Any]:
+    """The closed records of `services` without their figures (rows with the record's
+    attributes but `figures`), by service."""
+    query = select(*_SUMMARY).where(
+        MonthRecord.month == month,
+        MonthRecord.reopened_at.is_(None),
+        MonthRecord.service.in_(list(services)),
+    )
+    return list(session.execute(query.order_by(MonthRecord.service)))
 
 
 def closed_months(session: Session) -> list[str]:

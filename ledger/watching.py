@@ -14,12 +14,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from availability.periods import parse_month
 from ledger import store
 from ledger.arithmetic import basis_of, figures_of
-from ledger.basis import change_of
 from ledger.models import MonthAdjustment, MonthRecord, PendingChange
 from ledger.records import digest_of, measure_month
 from rules.policy import RuleFile
@@ -41,21 +41,44 @@ RulesOf = Callable[[str], RuleFile]
 WATCHED_FOR = timedelta(days=400)
 
 
-def _current_basis(session: Session, record: MonthRecord) -> dict[str, object]:
-    """The figures the record's month stands on: its own, or its last accepted change's."""
-    accepted = [
-        adjustment
-        for adjustment in session.query(MonthAdjustment)
-        .filter_by(month=record.month, service=record.service, state="applied", action="accept")
+def _bases(session: Session, records: list[MonthRecord]) -> dict[int, dict[str, Any]]:
+    """The figures each record's month stands on: its own, or its last accepted change's
+    (all read in two queries)."""
+    ids = [record.id for record in records]
+    accepts = session.scalars(
+        select(MonthAdjustment)
+        .where(
+            MonthAdjustment.record_id.in_(ids),
+            MonthAdjustment.state == "applied",
+            MonthAdjustment.action == "accept",
+        )
         .order_by(MonthAdjustment.id)
-        if adjustment.record_id == record.id
-    ]
-    if accepted:
-        change = change_of(session, accepted[-1])
-        pending = session.get(PendingChange, accepted[-1].pending_change_id)
-        if change.basis is not None and pending is not None:
-            return pending.figures
-    return record.figures
+    )
+    last = {adjustment.record_id: adjustment.pending_change_id for adjustment in accepts}
+    wanted = [change_id for change_id in last.values() if change_id is not None]
+    changes = (
+        {
+            c.id: c
+            for c in session.scalars(select(PendingChange).where(PendingChange.id.in_(wanted)))
+        }
+        if wanted
+        else {}
+    )
+    bases: dict[int, dict[str, Any]] = {}
+    for record in records:
+        accepted = changes.get(last.get(record.id) or 0)
+        bases[record.id] = accepted.figures if accepted is not None else record.figures
+    return bases
+
+
+def _pending(session: Session, ids: list[int]) -> dict[int, list[PendingChange]]:
+    query = select(PendingChange).where(
+        PendingChange.record_id.in_(ids), PendingChange.state == "pending"
+    )
+    found: dict[int, list[PendingChange]] = {}
+    for change in session.scalars(query.order_by(PendingChange.id)):
+        found.setdefault(change.record_id, []).append(change)
+    return found
 
 
 Measured = list[tuple[int, dict[str, Any]]]
@@ -85,14 +108,24 @@ def measure_closed(session: Session, *, month: str, rules_of: RulesOf, now: date
 
 def record_changes(session: Session, measured: Measured, *, now: datetime) -> list[PendingChange]:
     """Record what differs from each record (still closed) as its pending change."""
+    ids = [record_id for record_id, _ in measured]
+    records = {
+        record.id: record
+        for record in session.scalars(
+            select(MonthRecord).where(MonthRecord.id.in_(ids), MonthRecord.reopened_at.is_(None))
+        )
+    }
+    bases = _bases(session, list(records.values()))
+    pending = _pending(session, list(records))
     recorded: list[PendingChange] = []
     for record_id, live in measured:
-        record = session.get(MonthRecord, record_id)
-        if record is None or record.reopened_at is not None:
-            continue
-        change = _compare(session, record, live, now)
-        if change is not None:
-            recorded.append(change)
+        if record_id in records:
+            change = _compare(
+                records[record_id], bases[record_id], pending.get(record_id, []), live, now
+            )
+            if change is not None:
+                session.add(change)
+                recorded.append(change)
     session.flush()
     return recorded
 
@@ -107,15 +140,14 @@ def watch_month(
 
 
 def _compare(
-    session: Session, record: MonthRecord, live: dict[str, object], now: datetime
+    record: MonthRecord,
+    basis: dict[str, Any],
+    pending: list[PendingChange],
+    live: dict[str, Any],
+    now: datetime,
 ) -> PendingChange | None:
-    basis = _current_basis(session, record)
+    """A new pending change if `live` differs from the basis and from the pending one."""
     fingerprint = digest_of(live["segments"])
-    pending = [
-        change
-        for change in store.pending_of(session, record.month, states=("pending",))
-        if change.record_id == record.id
-    ]
     if fingerprint == digest_of(basis["segments"]):
         for change in pending:
             change.state, change.decided_at = "superseded", now
@@ -138,7 +170,6 @@ def _compare(
         ratio_delta=after.availability_ratio - before.availability_ratio,
         state="pending",
     )
-    session.add(change)
     return change
 
 
