@@ -240,6 +240,29 @@ def profile(label: str, call: Callable[[], object], lines: int = 25) -> None:
     print("\n".join(line for line in out.getvalue().splitlines() if line.strip()))
 
 
+def rendering(
+    built: ComplianceReport, lang: str, args: argparse.Namespace, pages: dict[str, str]
+) -> list[Step]:
+    """Time the report's HTML and PDF in `lang`; note the files' sizes in `pages`."""
+    html_step = Step(f"render_html {lang}")
+    timed(html_step, functools.partial(render_html, built, lang=lang), args.repeat, _nothing)
+    html = render_html(built, lang=lang)
+    pdf_step = Step(f"html_to_pdf {lang}", "≤ 10 s", note=" (Chromium)")
+    pdfs: list[bytes] = []
+    for _ in range(args.repeat):
+        with watching_children() as chromium:
+            started = time.perf_counter()
+            pdfs.append(html_to_pdf(html, chromium=args.chromium, timeout=120))
+            pdf_step.samples.append(time.perf_counter() - started)
+        pdf_step.cpu.append(chromium.cpu_s)
+        pdf_step.peak_mib = max(pdf_step.peak_mib, chromium.peak_mib)
+    pages[lang] = (
+        f"{lang}: HTML {len(html.encode()) / 1024:,.0f} KiB,"
+        f" PDF {pdf_pages(pdfs[-1])} pages, {len(pdfs[-1]) / 1024:,.0f} KiB"
+    )
+    return [html_step, pdf_step]
+
+
 def run(url: str, database: str, args: argparse.Namespace, rules: RuleFile) -> list[str]:
     started = time.perf_counter()
     populate(url, rules, args.services, args.windows, year=YEAR, month=MONTH, now=NOW)
@@ -265,25 +288,7 @@ def run(url: str, database: str, args: argparse.Namespace, rules: RuleFile) -> l
     steps = [closes, reports, watches]
     pages: dict[str, str] = {}
     for lang in LANGS:
-        html_step = Step(f"render_html {lang}")
-        timed(
-            html_step, functools.partial(render_html, built[-1], lang=lang), args.repeat, _nothing
-        )
-        html = render_html(built[-1], lang=lang)
-        pdf_step = Step(f"html_to_pdf {lang}", "≤ 10 s", note=" (Chromium)")
-        pdfs: list[bytes] = []
-        for _ in range(args.repeat):
-            with watching_children() as chromium:
-                started = time.perf_counter()
-                pdfs.append(html_to_pdf(html, chromium=args.chromium, timeout=120))
-                pdf_step.samples.append(time.perf_counter() - started)
-            pdf_step.cpu.append(chromium.cpu_s)
-            pdf_step.peak_mib = max(pdf_step.peak_mib, chromium.peak_mib)
-        steps += [html_step, pdf_step]
-        pages[lang] = (
-            f"{lang}: HTML {len(html.encode()) / 1024:,.0f} KiB,"
-            f" PDF {pdf_pages(pdfs[-1])} pages, {len(pdfs[-1]) / 1024:,.0f} KiB"
-        )
+        steps += rendering(built[-1], lang, args, pages)
     records, json_bytes, stored, segments = stored_sizes(engine)
     summary = built[-1].summary
     lines = [step.row(database) for step in steps]
