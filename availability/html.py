@@ -76,8 +76,9 @@ BREACHES_LISTED = 250
 
 def _listed(breaches: pd.DataFrame) -> list[dict[str, Any]]:
     if len(breaches) > BREACHES_LISTED:
-        latest = breaches.nlargest(BREACHES_LISTED, "late_seconds", keep="first")
-        breaches = breaches.loc[sorted(latest.index)]
+        late = pd.to_numeric(breaches["late_seconds"]).reset_index(drop=True)
+        latest = late.nlargest(BREACHES_LISTED, keep="first")
+        breaches = breaches.iloc[sorted(latest.index)]
     rows: list[dict[str, Any]] = breaches.to_dict("records")
     return rows
 

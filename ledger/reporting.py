@@ -176,6 +176,7 @@ def _breaches(live: pd.DataFrame, records: dict[str, Any]) -> pd.DataFrame:
     )
     for column in ("opened_at", "due_at", "done_at"):
         stored[column] = pd.to_datetime(stored[column], utc=True)
+    stored["late_seconds"] = pd.to_numeric(stored["late_seconds"]).astype(float)
     table = pd.concat([kept, stored], ignore_index=True) if len(stored) else kept
     return table.sort_values(["due_at", "incident_id", "kind"]).reset_index(drop=True)
 
