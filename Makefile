@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/slakeeper serve
 
+# Two worker processes (pytest-xdist), a test file at a time each: every worker has its own
+# PostgreSQL database and temporary directory, so they share nothing but the machine.
+WORKERS ?= 2
+
 test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses=$(WORKERS) --dist=loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,7 +32,7 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 integration: $(STAMP)
-	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses=$(WORKERS) --dist=loadfile tests/integration $(PYTEST_ARGS)
 
 e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
