@@ -26,7 +26,7 @@ from core.bounds import MAX_ROW_ID
 from core.errors import ErrorStatus, ErrorTable, error_responses
 from core.responses import JSONBody
 from ledger import desk as actions
-from ledger import service
+from ledger import service, store
 from ledger.desk import (
     AdjustmentBody,
     CloseBody,
@@ -36,8 +36,10 @@ from ledger.desk import (
     ReopenBody,
     ResolveBody,
 )
+from ledger.listing import adjustment_fields, wire
 from ledger.reporting import month_report
 from ledger.resources import (
+    AdjustmentPage,
     AdjustmentResource,
     ClosedPage,
     DisputeResource,
@@ -112,12 +114,16 @@ def post_reopen(month: Month, body: ReopenBody, desk: Desk, caller: Manager) -> 
 
 @router.get(
     "/months/{month}/adjustments",
-    summary="A month's adjustments",
-    response_model=MonthResource,
-    responses=error_responses(400, 401, 403, 404, 422, 503),
+    summary="A month's adjustments, by id",
+    response_model=AdjustmentPage,
+    responses=error_responses(400, 401, 403, 404, 503),
 )
 def get_adjustments(month: Month, desk: Desk, _caller: Viewer) -> Response:
-    return get_month(month, desk, _caller)
+    # A list, read as it is: nothing measured (the month's figures are `GET /months/{month}`).
+    with desk.sessions() as session:
+        made = store.adjustments_of(session, _checked(month))
+        items = [wire(adjustment_fields(adjustment)) for adjustment in made]
+    return JSONBody({"items": items, "next_cursor": None})
 
 
 @router.post(

@@ -167,7 +167,7 @@ def figures_of(basis: Basis) -> Figures:
 
 
 def figures_of_many(bases: Sequence[Basis]) -> list[Figures]:
-    """`figures_of` for many bases at once (one vectorised computation)."""
+    """`figures_of` for many bases at once (one vectorised `availability_table`)."""
     if not bases:
         return []
     total = [basis.end_us - basis.start_us for basis in bases]
@@ -175,17 +175,15 @@ def figures_of_many(bases: Sequence[Basis]) -> list[Figures]:
     downtime = [length(basis.downtime) for basis in bases]
     degraded = [length(basis.degraded) for basis in bases]
     unknown = [length(basis.unknown) for basis in bases]
-    down = [u if b.unknown_policy == "down" else 0 for u, b in zip(unknown, bases, strict=True)]
-    out = [u if b.unknown_policy == "excluded" else 0 for u, b in zip(unknown, bases, strict=True)]
-    counted_downtime = [d + extra for d, extra in zip(downtime, down, strict=True)]
-    counted_maintenance = [m + extra for m, extra in zip(maintenance, out, strict=True)]
     table = availability_table(
         total,
-        counted_maintenance,
-        counted_downtime,
+        maintenance,
+        downtime,
         degraded,
         target_ratio=[basis.target_ratio for basis in bases],
         degraded_weight=[basis.degraded_weight for basis in bases],
+        unknown_us=unknown,
+        unknown_policy=[basis.unknown_policy for basis in bases],
     )
     return [
         Figures(
@@ -194,8 +192,8 @@ def figures_of_many(bases: Sequence[Basis]) -> list[Figures]:
             downtime_us=downtime[i],
             degraded_us=degraded[i],
             unknown_us=unknown[i],
-            counted_downtime_us=counted_downtime[i],
-            counted_maintenance_us=counted_maintenance[i],
+            counted_downtime_us=int(table.counted_downtime_us[i]),
+            counted_maintenance_us=int(table.counted_maintenance_us[i]),
             availability_ratio=float(table.availability_ratio[i]),
             met=bool(table.met[i]),
             error_budget_us=int(table.error_budget_us[i]),

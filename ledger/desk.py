@@ -112,7 +112,6 @@ class LedgerDesk:
     rules: RulesInForce
     clock: Callable[[], datetime]
     needs_approval: bool = False
-    on_close: Callable[[str, list[str], str], None] | None = None
 
 
 def close(desk: LedgerDesk, caller: Caller, month: str, body: CloseBody) -> list[dict[str, Any]]:
@@ -135,8 +134,6 @@ def close(desk: LedgerDesk, caller: Caller, month: str, body: CloseBody) -> list
             after={"services": [r["service"] for r in closed]},
             acting=acting,
         )
-    if desk.on_close is not None:
-        desk.on_close(month, [r["service"] for r in closed], acting.actor)
     return closed
 
 

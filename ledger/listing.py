@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -102,6 +103,6 @@ def pending_rows(session: Session, month: str) -> pd.DataFrame:
 def wire(fields: dict[str, Any]) -> dict[str, Any]:
     """API form: instants as RFC 3339."""
     return {
-        key: rfc3339(value) if hasattr(value, "tzinfo") and value is not None else value
+        key: rfc3339(value) if isinstance(value, datetime) else value
         for key, value in fields.items()
     }

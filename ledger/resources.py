@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AdjustmentPage",
     "AdjustmentResource",
     "ClosedPage",
     "DisputeResource",
@@ -50,6 +51,11 @@ class AdjustmentResource(_Model):
     effect_seconds: float | None = Field(description="change of downtime; null until applied")
     effect_ratio: float | None
     pending_change_id: int | None = None
+
+
+class AdjustmentPage(_Model):
+    items: list[AdjustmentResource]
+    next_cursor: str | None = Field(description="always null: every adjustment is listed")
 
 
 class DisputeResource(_Model):

@@ -79,11 +79,11 @@ class SecondPersonRequired(ValueError):
 
 
 class AdjustmentNotFound(LookupError):
-    pass
+    """No adjustment of this month has the id."""
 
 
 class DisputeNotFound(LookupError):
-    pass
+    """No dispute of this month has the id."""
 
 
 def _check_over(rules: RuleFile, year: int, month: int, name: str, now: datetime) -> None:

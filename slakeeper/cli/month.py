@@ -8,7 +8,6 @@ database no server has used yet takes `--rules` (or the shipped rule file).
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,13 +19,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from access.audit import Caller
-from access.roles import Kind, Principal, Role
+from access.roles import Role
 from core.database import create_database_engine, error_summary
 from rules.loader import DEFAULT_RULES, RuleFileError, load_rule_file
 from rules.policy import RuleFile
 from slakeeper.cli.options import DATABASE_URL, RULES, Commands
-from slakeeper.cli.preflight import CommandError, prepare_database, settings_from
+from slakeeper.cli.preflight import CommandError, cli_caller, prepare_database, settings_from
 
 __all__ = ["add_parsers", "server_rules"]
 
@@ -55,16 +53,7 @@ def _which_month() -> argparse.ArgumentParser:
     return which
 
 
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-CLI = Caller(
-    Principal(name=f"cli:{_os_user()}", kind=Kind.LOCAL, role=Role.MANAGER, method="cli"), None
-)
+CLI = cli_caller(Role.MANAGER)
 
 
 def server_rules(session: Session, given: RuleFile | None, *, timezone: str = "UTC") -> RuleFile:

@@ -26,12 +26,12 @@ from access.accounts import (
     list_accounts,
     update_account,
 )
-from access.audit import Caller, record
-from access.roles import Kind, Principal, Role
+from access.audit import record
+from access.roles import Kind, Role
 from access.tokens import TokenNotFound, issue_token, list_tokens, revoke_token, token_fields
 from core.database import create_database_engine, writing_session
 from slakeeper.cli.options import DATABASE_URL, Commands
-from slakeeper.cli.preflight import CommandError, prepare_database, settings_from
+from slakeeper.cli.preflight import CommandError, cli_caller, prepare_database, settings_from
 
 __all__ = ["add_parsers"]
 
@@ -89,16 +89,7 @@ def add_parsers(commands: Commands) -> None:
     revoke.set_defaults(handler=tokens_revoke)
 
 
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-_CLI = Caller(
-    Principal(name=f"cli:{_os_user()}", kind=Kind.LOCAL, role=Role.ADMIN, method="cli"), None
-)
+_CLI = cli_caller(Role.ADMIN)
 
 
 @contextmanager

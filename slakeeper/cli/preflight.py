@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from access.audit import Caller
+from access.roles import Kind, Principal, Role
 from core.database import (
     create_database_engine,
     error_summary,
@@ -20,7 +23,14 @@ from rules.loader import DEFAULT_RULES, RuleFileError, load_rule_file
 from slakeeper import migrate
 from slakeeper.settings import Settings, load_settings
 
-__all__ = ["CommandError", "check_rules", "export_settings", "prepare_database", "settings_from"]
+__all__ = [
+    "CommandError",
+    "check_rules",
+    "cli_caller",
+    "export_settings",
+    "prepare_database",
+    "settings_from",
+]
 
 
 class CommandError(Exception):
@@ -78,3 +88,17 @@ def check_rules(settings: Settings) -> None:
         load_rule_file(settings.rules or DEFAULT_RULES, default_timezone=settings.timezone)
     except RuleFileError as error:
         raise CommandError(f"refusing to start with an invalid rule file:\n{error}") from None
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def cli_caller(role: Role) -> Caller:
+    """Who a command's writes are recorded as: `cli:<the operating-system user>`, local."""
+    return Caller(
+        Principal(name=f"cli:{_os_user()}", kind=Kind.LOCAL, role=role, method="cli"), None
+    )

@@ -34,7 +34,6 @@ UNPROCESSABLE = {
     ("post", "/api/v1/maintenance"),
     ("get", "/api/v1/reports/availability"),
     ("get", "/api/v1/months/{month}"),
-    ("get", "/api/v1/months/{month}/adjustments"),
     ("post", "/api/v1/months/{month}/close"),
     ("post", "/api/v1/months/{month}/reopen"),
     ("post", "/api/v1/months/{month}/adjustments"),

@@ -144,6 +144,10 @@ def test_a_closed_month_changes_only_through_adjustments(
     assert approved.status_code == 200, approved.text
     assert approved.json()["approved_by"] == "noor"
     assert approved.json()["effect_seconds"] == -1800
+    listed = api.get(f"{MONTH}/adjustments").json()["items"]
+    assert [(a["id"], a["state"], a["approved_by"]) for a in listed] == [
+        (adjustment["id"], "applied", "noor")
+    ]
     row = payments(month(api))
     assert row["downtime_seconds"] == 0 and row["raw_downtime_seconds"] == 1800
     assert row["availability_ratio"] == 1.0
