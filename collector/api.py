@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from access.guard import Viewer, require
+from access.guard import Viewer, caller_of, require
 from access.roles import INGEST
 from collector.admission import InflightBytes, Overloaded
 from collector.alertmanager_view import InvalidSelection, parse_filters
@@ -27,7 +27,9 @@ from collector.store import AlertQuery, list_alerts
 from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses, validation_details
+from core.fastpath import FastHandler, add_fast_route
 from core.responses import JSONBody
+from core.strict_query import reject_unknown_query_parameters
 from core.wire import decode_cursor, encode_cursor
 
 __all__ = [
@@ -191,10 +193,49 @@ class Ingestion:
 _SLOT = StateSlot[Ingestion]("ingestion")
 
 
+async def _alertmanager(request: Request, ingestion: Ingestion) -> Response:
+    delivery = await ingestion.receive(
+        request, _ALERTMANAGER, "Alertmanager webhook", from_alertmanager_webhook
+    )
+    return JSONBody({"received": len(delivery.alerts)})
+
+
+async def _grafana(request: Request, ingestion: Ingestion) -> Response:
+    delivery = await ingestion.receive(request, _GRAFANA, "Grafana webhook", from_grafana_webhook)
+    return JSONBody({"received": len(delivery.alerts)})
+
+
+async def _prometheus(request: Request, ingestion: Ingestion) -> Response:
+    # As Alertmanager: an empty 200 on success, 400 for an invalid alert.
+    await ingestion.receive(request, PostableAlerts, "alert list", from_prometheus_alerts, 400)
+    return Response(status_code=200)
+
+
+Push = Callable[[Request, Ingestion], Awaitable[Response]]
+# Each push route, answered on the application's short path (`core.fastpath`) as well: what
+# its dependencies do (the query check, then the ingest scope), then the same function.
+_PUSHES: dict[str, Push] = {
+    "/api/v1/webhooks/alertmanager": _alertmanager,
+    "/api/v1/webhooks/grafana": _grafana,
+    "/api/v2/alerts": _prometheus,
+}
+
+
+def _short_path(push: Push) -> FastHandler:
+    async def handle(request: Request) -> Response:
+        await reject_unknown_query_parameters(request)
+        await caller_of(request, INGEST)
+        return await push(request, _SLOT.of(request))
+
+    return handle
+
+
 def install(app: FastAPI, ingestion: Ingestion) -> None:
     """Serve the collector's routes in `app`, bound to `ingestion`."""
     _SLOT.put(app, ingestion)
     app.include_router(router)
+    for path, push in _PUSHES.items():
+        add_fast_route(app, "POST", path, _short_path(push))
 
 
 Bound = Annotated[Ingestion, Depends(_SLOT)]
@@ -213,10 +254,7 @@ _PUSH_ERRORS = error_responses(400, 401, 403, 413, 415, 422, 503)
     responses=_PUSH_ERRORS,
 )
 async def alertmanager_webhook(request: Request, ingestion: Bound) -> Response:
-    delivery = await ingestion.receive(
-        request, _ALERTMANAGER, "Alertmanager webhook", from_alertmanager_webhook
-    )
-    return JSONBody({"received": len(delivery.alerts)})
+    return await _alertmanager(request, ingestion)
 
 
 @router.post(
@@ -229,8 +267,7 @@ async def alertmanager_webhook(request: Request, ingestion: Bound) -> Response:
     responses=_PUSH_ERRORS,
 )
 async def grafana_webhook(request: Request, ingestion: Bound) -> Response:
-    delivery = await ingestion.receive(request, _GRAFANA, "Grafana webhook", from_grafana_webhook)
-    return JSONBody({"received": len(delivery.alerts)})
+    return await _grafana(request, ingestion)
 
 
 @router.post(
@@ -246,9 +283,7 @@ async def grafana_webhook(request: Request, ingestion: Bound) -> Response:
     },
 )
 async def prometheus_alerts(request: Request, ingestion: Bound) -> Response:
-    # As Alertmanager: an empty 200 on success, 400 for an invalid alert.
-    await ingestion.receive(request, PostableAlerts, "alert list", from_prometheus_alerts, 400)
-    return Response(status_code=200)
+    return await _prometheus(request, ingestion)
 
 
 @router.get(

@@ -42,6 +42,7 @@ from collector.api import Ingestion
 from core.counters import read_counters
 from core.database import create_database_engine, writing_session
 from core.errors import ErrorTable, install_error_handlers
+from core.fastpath import take_short_path
 from core.responses import JSONBody
 from core.strict_query import reject_unknown_query_parameters
 from incident.api import IncidentDesk
@@ -167,6 +168,7 @@ def create_app(
         raise RuntimeError(f"routes without an access rule: {', '.join(unguarded)}")
     guard_docs(app)
     document_credentials(app)
+    take_short_path(app)
     return app
 
 
