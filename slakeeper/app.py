@@ -163,8 +163,7 @@ def create_app(
     app.state.rules = active_rules
     install_error_handlers(app, ERROR_TABLES)
     _install_routes(app, parts, registry)
-    unguarded = unguarded_routes(app)
-    if unguarded:
+    if unguarded := unguarded_routes(app):
         raise RuntimeError(f"routes without an access rule: {', '.join(unguarded)}")
     guard_docs(app)
     document_credentials(app)
