@@ -221,11 +221,11 @@ _PUSHES: dict[str, Push] = {
 }
 
 
-def _short_path(push: Push) -> FastHandler:
+def _short_path(push: Push, ingestion: Ingestion) -> FastHandler:
     async def handle(request: Request) -> Response:
         await reject_unknown_query_parameters(request)
         await caller_of(request, INGEST)
-        return await push(request, _SLOT.of(request))
+        return await push(request, ingestion)
 
     return handle
 
@@ -235,7 +235,7 @@ def install(app: FastAPI, ingestion: Ingestion) -> None:
     _SLOT.put(app, ingestion)
     app.include_router(router)
     for path, push in _PUSHES.items():
-        add_fast_route(app, "POST", path, _short_path(push))
+        add_fast_route(app, "POST", path, _short_path(push, ingestion))
 
 
 Bound = Annotated[Ingestion, Depends(_SLOT)]

@@ -37,7 +37,10 @@ def _accepted(route: APIRoute) -> frozenset[str]:
 
 async def reject_unknown_query_parameters(request: Request) -> None:
     """A dependency of the whole application; see the module's docstring."""
-    route = request.scope.get("route")
+    scope = request.scope
+    if not scope.get("query_string") and not scope.get("path_params"):
+        return  # nothing to check: most requests, and every push
+    route = scope.get("route")
     params = request.query_params
     if isinstance(route, APIRoute) and params:
         accepted = _accepted(route)
