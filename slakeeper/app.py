@@ -56,11 +56,12 @@ from rules.policy import RuleFile
 from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
 from slakeeper.docs_access import document_credentials, guard_docs
+from slakeeper.job_metrics import JobFailuresCollector, LeaderCollector
 from slakeeper.metrics import COUNTERS, HISTOGRAMS, DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
 from slakeeper.principals import access_config
 from slakeeper.probes import Probes
-from slakeeper.scheduler import JobFailuresCollector, JobScheduler
+from slakeeper.scheduler import JobScheduler
 from slakeeper.settings import Settings, load_settings
 
 __all__ = ["create_app", "create_app_from_environment", "utc_now"]
@@ -233,6 +234,7 @@ def _metrics(parts: _Parts) -> tuple[CollectorRegistry, Refreshed[PeriodFigures]
         registry.register(SilenceStatesCollector(_silence_states(parts)))
     if parts.scheduler is not None:
         registry.register(JobFailuresCollector(parts.scheduler))
+        registry.register(LeaderCollector(parts.scheduler.leadership_holds))
     return registry, periods
 
 
