@@ -120,8 +120,8 @@ def create_app(
 
     Raises `RuleFileError` if the rule file is invalid. With `reload_on_sighup`, the
     running server reloads its rules on SIGHUP; with `run_scheduler`, it runs the scheduled
-    jobs (escalation, breaches, outbox) while it serves. Only a server process should ask
-    for either, and only one process of an installation for the scheduler.
+    jobs (escalation, breaches, outbox) while it serves, when it leads the installation's
+    processes (`core.leadership`). Only a server process should ask for either.
     """
     active_rules = ActiveRules(settings.rules, default_timezone=settings.timezone, clock=clock)
     engine = create_database_engine(settings.database_url)
