@@ -57,11 +57,12 @@ from rules.policy import RuleFile
 from rules.reloading import ActiveRules, RulesReloadCollector
 from slakeeper import __version__, probes
 from slakeeper.docs_access import document_credentials, guard_docs
+from slakeeper.job_metrics import JobFailuresCollector, LeaderCollector
 from slakeeper.metrics import COUNTERS, HISTOGRAMS, DatabaseCounterCollector, StoredCounters
 from slakeeper.pipeline import Pipeline
 from slakeeper.principals import access_config
 from slakeeper.probes import Probes
-from slakeeper.scheduler import JobFailuresCollector, JobScheduler
+from slakeeper.scheduler import JobScheduler
 from slakeeper.settings import Settings, load_settings
 
 __all__ = ["create_app", "create_app_from_environment", "utc_now"]
@@ -120,8 +121,8 @@ def create_app(
 
     Raises `RuleFileError` if the rule file is invalid. With `reload_on_sighup`, the
     running server reloads its rules on SIGHUP; with `run_scheduler`, it runs the scheduled
-    jobs (escalation, breaches, outbox) while it serves. Only a server process should ask
-    for either, and only one process of an installation for the scheduler.
+    jobs (escalation, breaches, outbox) while it serves, when it leads the installation's
+    processes (`core.leadership`). Only a server process should ask for either.
     """
     active_rules = ActiveRules(settings.rules, default_timezone=settings.timezone, clock=clock)
     engine = create_database_engine(settings.database_url)
@@ -234,6 +235,7 @@ def _metrics(parts: _Parts) -> tuple[CollectorRegistry, Refreshed[PeriodFigures]
         registry.register(SilenceStatesCollector(_silence_states(parts)))
     if parts.scheduler is not None:
         registry.register(JobFailuresCollector(parts.scheduler))
+        registry.register(LeaderCollector(parts.scheduler.leadership_holds))
     return registry, periods
 
 

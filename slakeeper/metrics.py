@@ -13,7 +13,7 @@ from core.counter_metrics import (
     HistogramDefinition,
     StoredCounters,
 )
-from slakeeper.scheduler import JOB_FAILURES
+from slakeeper.job_metrics import JOB_FAILURES, JOB_RUNS
 
 __all__ = ["COUNTERS", "HISTOGRAMS", "DatabaseCounterCollector", "StoredCounters"]
 
@@ -25,6 +25,11 @@ COUNTERS: tuple[CounterDefinition, ...] = (
     CounterDefinition(
         JOB_FAILURES,
         "Scheduled job runs that raised (escalation and breaches, sender, reconciliation).",
+        ("job",),
+    ),
+    CounterDefinition(
+        JOB_RUNS,
+        "Scheduled job runs, on whichever replica leads: one per interval across the replicas.",
         ("job",),
     ),
 )

@@ -19,42 +19,53 @@ counted in `slakeeper_scheduler_job_failures_total{job}`, and runs again at its 
 Every job is safe to run in several processes at once (the database decides), but one
 scheduler per installation is enough: `serve` runs it in its single process, or in the
 supervisor when it has several workers; `serve --no-scheduler` plus `slakeeper scheduler`
-run it apart.
+run it apart. With several replicas, each runs a scheduler but only the leader runs jobs
+(`core.leadership`: an advisory lock on PostgreSQL, a file lock beside a SQLite file): the
+others' executor drops their runs, whatever the job, and they try to lead every few seconds.
+Runs are counted in `slakeeper_scheduler_job_runs_total{job}` (docs/scaling.md).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from collector.heartbeats import SELF_GAP, SELF_INTERVAL, SELF_SOURCE, record_span
 from core.counters import add_to_counters, counter_key
 from core.database import create_database_engine, error_summary, writing_session
+from core.leadership import Leadership, elector_for
 from incident.jobs import run_sla_checks
 from ledger.sending import ReportOutbound
-from oncall.channels.email import SmtpSettings
 from oncall.delivery import Outbound, Transport
 from oncall.jobs import run_sender
 from rules.policy import RuleFile
 from rules.reloading import ActiveRules
+from slakeeper.job_metrics import (
+    JOB_FAILURES,
+    JOB_RUNS,
+    PROCESS_JOB_FAILURES,
+    JobFailuresCollector,
+)
 from slakeeper.ledger_jobs import LedgerJobs
+from slakeeper.outbound import outbound_of
 from slakeeper.settings import Settings
 
 __all__ = [
     "JOB_FAILURES",
+    "JOB_RUNS",
+    "LEADERSHIP_LOCK",
     "PROCESS_JOB_FAILURES",
     "Intervals",
     "outbound_of",
@@ -65,10 +76,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-JOB_FAILURES = "slakeeper_scheduler_job_failures_total"
-# The same failures counted in this process' memory: they show while the database, where the
-# shared counter lives, is unreachable (the outage that failed the jobs, most likely).
-PROCESS_JOB_FAILURES = "slakeeper_scheduler_job_failures_in_process_total"
+# The name the advisory lock's key is made from (`core.leadership.advisory_lock_key`).
+LEADERSHIP_LOCK = "slakeeper:scheduler"
+DEFAULT_LEADER_CHECK = timedelta(seconds=5)
 # One slow request must not hold a whole sender batch past the outbox lease.
 _REQUEST_TIMEOUT = httpx.Timeout(5.0)
 
@@ -101,9 +111,23 @@ class Intervals:
         )
 
 
+class _LeaderOnlyExecutor(ThreadPoolExecutor):  # type: ignore[misc]  # APScheduler is untyped
+    """Runs a job only while `leading()`; elsewhere the run is dropped (and the job's next run
+    time moves on as if it had run), so every job, present or future, follows the leader."""
+
+    def __init__(self, leading: Callable[[], bool]) -> None:
+        super().__init__()
+        self._leading = leading
+
+    def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if self._leading():
+            super().submit_job(job, run_times)
+
+
 class JobScheduler:
     """The jobs against one database, with the rules `rules()` returns and the time `clock()`
-    gives; nothing runs before `start()`, and `shutdown()` waits for running jobs."""
+    gives; nothing runs before `start()`, and `shutdown()` waits for running jobs. Jobs run
+    only while this process leads (`leadership`, by default elected through the database)."""
 
     def __init__(
         self,
@@ -118,8 +142,14 @@ class JobScheduler:
         external_urls: Collection[str] = (),
         outbound: Outbound | None = None,
         chromium: str = "chromium",
+        leadership: Leadership | None = None,
+        leader_check: timedelta = DEFAULT_LEADER_CHECK,
     ) -> None:
         self._engine = engine
+        self.leadership = leadership or Leadership(
+            elector_for(engine.url, name=LEADERSHIP_LOCK, round_interval=leader_check),
+            interval=leader_check,
+        )
         self._external_urls = tuple(external_urls)
         self._foreign_seen = 0
         self._reconcile_grace = reconcile_grace
@@ -131,8 +161,10 @@ class JobScheduler:
         self._client = httpx.Client(timeout=_REQUEST_TIMEOUT)
         self._transport = Transport(self._client, outbound or Outbound())
         _quiet_routine_logs()
-        self._scheduler = BackgroundScheduler(timezone=UTC)
-        self._scheduler.add_listener(self._count_failure, EVENT_JOB_ERROR)
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC, executors={"default": _LeaderOnlyExecutor(self.leadership_holds)}
+        )
+        self._scheduler.add_listener(self._count_run, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self._failures_lock = threading.Lock()
         smtp, public_url = self._transport.outbound.smtp, self._transport.outbound.public_url
         self._ledger = LedgerJobs(
@@ -141,7 +173,7 @@ class JobScheduler:
             clock=clock,
             scheduler=self._scheduler,
             outbound=ReportOutbound(self._client, smtp, public_url, chromium),
-            until=self._stopping.is_set,
+            until=self._should_stop,
         )
         self._jobs: dict[str, tuple[Callable[[], None], timedelta]] = {
             "sla": (self._check_sla, intervals.sla),
@@ -172,6 +204,7 @@ class JobScheduler:
             external_urls=settings.alertmanager_external_urls,
             outbound=outbound_of(settings),
             chromium=settings.chromium_path,
+            leader_check=timedelta(seconds=settings.leader_check_seconds),
         )
 
     @property
@@ -182,8 +215,18 @@ class JobScheduler:
     def running(self) -> bool:
         return bool(self._scheduler.running)
 
+    def leadership_holds(self) -> bool:
+        """Whether this process leads the jobs now."""
+        return self.leadership.leading
+
+    def _should_stop(self) -> bool:
+        # A sender working through a batch stops between items when leadership is lost.
+        return self._stopping.is_set() or not self.leadership.leading
+
     def start(self) -> None:
-        """Start the jobs; each first runs at once, then at its interval."""
+        """Start the jobs; each first runs at once (if this process leads), then at its
+        interval."""
+        self.leadership.start()
         started = datetime.now(UTC)
         for job_id, (job, interval) in self._jobs.items():
             self._add(job_id, job, interval, first_run=started)
@@ -191,10 +234,12 @@ class JobScheduler:
         log.info("scheduler started: %s", ", ".join(self.job_ids))
 
     def shutdown(self) -> None:
-        """Stop scheduling, let running jobs finish their batch, close the HTTP client."""
+        """Stop scheduling, let running jobs finish their batch, let leadership go, close
+        the HTTP client."""
         self._stopping.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+            self.leadership.stop()
         self._client.close()
         log.info("scheduler stopped")
 
@@ -227,7 +272,7 @@ class JobScheduler:
             rules=self._rules,
             transport=self._transport,
             clock=self._clock,
-            until=self._stopping.is_set,
+            until=self._should_stop,
         )
 
     def _beat(self) -> None:
@@ -295,65 +340,20 @@ class JobScheduler:
         with self._failures_lock:
             return dict(self._failures)
 
-    def _count_failure(self, event: JobExecutionEvent) -> None:
-        # APScheduler has logged the traceback; the counter is what an alert rule can watch.
-        with self._failures_lock:
-            self._failures[event.job_id] = self._failures.get(event.job_id, 0) + 1
+    def _count_run(self, event: JobExecutionEvent) -> None:
+        # A failure: APScheduler has logged the traceback; the counter is what an alert rule
+        # can watch.
+        counts = {counter_key(JOB_RUNS, job=event.job_id): 1}
+        if event.exception is not None:
+            with self._failures_lock:
+                self._failures[event.job_id] = self._failures.get(event.job_id, 0) + 1
+            counts[counter_key(JOB_FAILURES, job=event.job_id)] = 1
         try:
             with writing_session(self._engine) as session:
-                add_to_counters(session, {counter_key(JOB_FAILURES, job=event.job_id): 1})
+                add_to_counters(session, counts)
         except SQLAlchemyError as error:
             # Most likely the outage that failed the job: it is logged already.
-            log.warning(
-                "cannot count the failure of job %s: %s", event.job_id, error_summary(error)
-            )
-
-
-class JobFailuresCollector(Collector):
-    """`slakeeper_scheduler_job_failures_in_process_total{job}`, from the scheduler's memory."""
-
-    def __init__(self, scheduler: JobScheduler) -> None:
-        self._scheduler = scheduler
-
-    def describe(self) -> Iterable[Metric]:
-        return self._families()
-
-    def collect(self) -> Iterable[Metric]:
-        return self._families()
-
-    def _families(self) -> Iterable[Metric]:
-        family = CounterMetricFamily(
-            PROCESS_JOB_FAILURES,
-            "Scheduled job runs that raised in this process since it started, counted in memory "
-            "(shown during a database outage, when slakeeper_scheduler_job_failures_total "
-            "cannot be updated).",
-            labels=("job",),
-        )
-        for job, count in sorted(self._scheduler.failures.items()):
-            family.add_metric((job,), count)
-        yield family
-
-
-def outbound_of(settings: Settings) -> Outbound:
-    """How messages leave, as `settings` say."""
-    smtp = None
-    if settings.smtp_host:
-        password = settings.smtp_password
-        smtp = SmtpSettings(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            security=settings.smtp_security,
-            username=settings.smtp_username,
-            password=password.get_secret_value() if password is not None else None,
-            sender=settings.smtp_from,
-            ca_file=settings.smtp_ca_file,
-        )
-    return Outbound(
-        smtp=smtp,
-        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
-        default_zone=settings.timezone,
-        ack_link_lifetime=timedelta(hours=settings.ack_link_hours),
-    )
+            log.warning("cannot count the run of job %s: %s", event.job_id, error_summary(error))
 
 
 def _quiet_routine_logs() -> None:

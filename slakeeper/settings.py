@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     sla_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
     reconcile_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
     reconcile_grace_seconds: float = Field(default=300.0, ge=0, le=86400)
+    # How often a replica tries to lead the scheduled jobs, and the leader confirms it still
+    # does (s): a dead leader is replaced within about this long (docs/scaling.md).
+    leader_check_seconds: float = Field(default=5.0, gt=0, le=60)
     # How long /metrics reuses the states, downtime and open incidents it computed (s).
     metrics_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     # How old /metrics lets availability and error budget grow before it recomputes them

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, Select, func, select
 
 from core.counters import read_counters
 from core.database import create_database_engine, writing_session
+from core.leadership import Leadership, SoleElector
 from incident.models import EscalationFiring, IncidentEvent, Notification
 from rules.policy import RuleFile
 from slakeeper.app import create_app
@@ -340,8 +341,14 @@ def test_job_failures_during_a_database_outage_are_counted_in_the_process(
         else "postgresql://postgres@127.0.0.1:1/slakeeper"
     )
     engine = create_database_engine(unreachable)
+    # A leader whose database went away: it still leads for its lease (the election, through
+    # that database, would leave no leader at all, and no job to fail).
     scheduler = JobScheduler(
-        engine, rules=lambda: rule_file("http://127.0.0.1:1/"), clock=lambda: T0, intervals=FAST
+        engine,
+        rules=lambda: rule_file("http://127.0.0.1:1/"),
+        clock=lambda: T0,
+        intervals=FAST,
+        leadership=Leadership(SoleElector(), interval=timedelta(seconds=5)),
     )
     registry = CollectorRegistry()
     registry.register(JobFailuresCollector(scheduler))
