@@ -144,19 +144,7 @@ def create_app(
     )
     active_rules.on_load(_policy_recorder(engine, clock))
     registry, periods = _metrics(parts)
-    # Swagger UI from the package's own files: /docs works without the internet. No ReDoc:
-    # its bundle loads its logo from Redocly's CDN.
-    app = FastAPIOffline(
-        redoc_url=None,
-        title="slakeeper",
-        version=__version__,
-        summary="Alerts in, incidents and a service-level record out.",
-        lifespan=_lifespan(parts, periods, reload_on_sighup=reload_on_sighup),
-        default_response_class=JSONBody,
-        dependencies=[Depends(reject_unknown_query_parameters)],
-        # No badge from the public validator: the page makes no request outside slakeeper.
-        swagger_ui_parameters={"validatorUrl": None},
-    )
+    app = _application(_lifespan(parts, periods, reload_on_sighup=reload_on_sighup))
     app.state.settings = settings
     app.state.engine = engine
     app.state.pipeline = pipeline
@@ -170,6 +158,26 @@ def create_app(
     document_credentials(app)
     take_short_path(app)
     return app
+
+
+def _application(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]) -> FastAPI:
+    """The FastAPI application, before its routes."""
+    # Swagger UI from the package's own files: /docs works without the internet. No ReDoc:
+    # its bundle loads its logo from Redocly's CDN.
+    return FastAPIOffline(
+        redoc_url=None,
+        title="slakeeper",
+        version=__version__,
+        summary="Alerts in, incidents and a service-level record out.",
+        lifespan=lifespan,
+        default_response_class=JSONBody,
+        dependencies=[Depends(reject_unknown_query_parameters)],
+        # No badge from the public validator: the page makes no request outside slakeeper.
+        swagger_ui_parameters={"validatorUrl": None},
+        # slakeeper reports through Prometheus, not OpenTelemetry: FastAPI need not look for
+        # a tracer, meter or logger provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
 
 
 def _policy_recorder(engine: Engine, clock: Callable[[], datetime]) -> Callable[[RuleFile], None]:
