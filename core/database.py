@@ -213,7 +213,7 @@ def insert_many(
         f" WITH ORDINALITY AS r ORDER BY r.ordinality{conflicts}"
         + (" RETURNING id" if return_ids else "")
     )
-    result = session.execute(text(sql), {"rows": orjson.dumps(list(rows)).decode()})
+    result = session.connection().execute(text(sql), {"rows": orjson.dumps(list(rows)).decode()})
     if not return_ids:
         return []
     ids = sorted(row_id for (row_id,) in result)
