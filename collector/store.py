@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     Text,
+    and_,
     case,
     cast,
     column,
@@ -128,7 +129,7 @@ def upsert_alert_instances(
         return []
     rows = [_row(update, now) for update in updates]
     if session.get_bind().dialect.name == "postgresql":
-        result = _upsert_postgresql(session, rows)
+        result = _upsert_postgresql(session, rows, now)
     else:
         result = _upsert_sqlite(session, rows)
     firing, resolved = AlertStatus.FIRING.value, AlertStatus.RESOLVED.value
@@ -227,21 +228,39 @@ def _postgresql_upsert_statement() -> Any:
     )
     rows = select(*(records.c[name] for name in _UPSERT_COLUMNS))
     statement = postgresql.insert(_table).from_select(list(_UPSERT_COLUMNS), rows)
-    return statement.on_conflict_do_update(
-        index_elements=["fingerprint", "starts_at"],
-        set_=_merge_into_existing(statement.excluded),
-    ).returning(*_RETURNED)
+    upserted = (
+        statement.on_conflict_do_update(
+            index_elements=["fingerprint", "starts_at"],
+            set_=_merge_into_existing(statement.excluded),
+        )
+        .returning(*_RETURNED)
+        .cte("upserted")
+    )
+    # Only the rows that can change an incident come back (a batch of repeats returns
+    # none): returning every row cost more in Python than the statement took to run.
+    stored = upserted.c
+    return select(upserted).where(
+        or_(
+            and_(stored.status == AlertStatus.FIRING.value, stored.incident_id.is_(None)),
+            and_(
+                stored.status == AlertStatus.RESOLVED.value,
+                stored.resolved_received_at == param("now", type_=_table.c.starts_at.type),
+            ),
+        )
+    )
 
 
 _POSTGRESQL_UPSERT = _postgresql_upsert_statement()
 
 
-def _upsert_postgresql(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
+def _upsert_postgresql(
+    session: Session, rows: list[dict[str, Any]], now: datetime
+) -> Sequence[Any]:
     # The whole batch travels as one JSON document, serialised in C by orjson and expanded by
     # the server: the statement text never changes, so it is planned once, and a batch of any
     # size is one round trip with no per-value work in Python.
     records = orjson.dumps(rows).decode()
-    return session.connection().execute(_POSTGRESQL_UPSERT, {"records": records}).all()
+    return session.connection().execute(_POSTGRESQL_UPSERT, {"records": records, "now": now}).all()
 
 
 def record_deliveries(session: Session, deliveries: Sequence[Delivery]) -> None:
