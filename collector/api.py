@@ -22,7 +22,12 @@ from collector.normalise import (
     from_prometheus_alerts,
 )
 from collector.resources import AlertPage, Received, alert_resource
-from collector.schemas import AlertmanagerWebhook, GrafanaWebhook, PostableAlerts
+from collector.schemas import (
+    AlertmanagerWebhook,
+    GrafanaWebhook,
+    PostableAlerts,
+    validation_context,
+)
 from collector.store import AlertQuery, list_alerts
 from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant
@@ -111,7 +116,7 @@ def parse_payload(
 ) -> Model:
     """Validate `body` as `what`; malformed JSON is a 400, an invalid field `invalid_status`."""
     try:
-        return adapter.validate_json(body)
+        return adapter.validate_json(body, context=validation_context(body))
     except ValidationError as error:
         details = validation_details(error)
         if any(detail["type"] == "json_invalid" for detail in details):

@@ -13,7 +13,13 @@ from collector.normalise import (
     from_grafana_webhook,
     from_prometheus_alerts,
 )
-from collector.schemas import AlertmanagerWebhook, GrafanaWebhook, PostableAlerts
+from collector.schemas import (
+    NUL_FREE,
+    AlertmanagerWebhook,
+    GrafanaWebhook,
+    PostableAlerts,
+    validation_context,
+)
 from tests.conftest import fixture_text
 
 NOW = datetime(2026, 11, 21, 23, 0, tzinfo=UTC)
@@ -191,3 +197,27 @@ def test_a_negative_truncation_count_is_rejected() -> None:
     with pytest.raises(ValidationError) as raised:
         AlertmanagerWebhook.model_validate_json(body)
     assert ("truncatedAlerts",) in locations(raised.value)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    ['{"a":"b\\u0000"}', '{"a\\u0000":"b"}', '{"a":"\\\\\\u0000"}'],
+)
+def test_a_nul_in_a_label_is_refused_whatever_the_escapes_around_it(labels: str) -> None:
+    body = f'[{{"labels":{labels},"startsAt":"2026-11-21T22:00:00Z"}}]'.encode()
+    # The API validates in the context the body gives: a body with a NUL is never NUL_FREE.
+    assert validation_context(body) is None
+    with pytest.raises(ValidationError) as raised:
+        PostableAlerts.validate_json(body, context=validation_context(body))
+    assert (0, "labels") in locations(raised.value)
+
+
+def test_a_body_without_a_nul_escape_skips_the_nul_scan_and_still_validates() -> None:
+    body = fixture_text("alertmanager-0.25/webhook_firing_warning.json").encode()
+    assert validation_context(body) is NUL_FREE
+    parsed = AlertmanagerWebhook.model_validate_json(body, context=validation_context(body))
+    assert parsed.alerts and all(alert.labels for alert in parsed.alerts)
+    # A literal backslash-u text (an escaped backslash) is not a NUL: refused only if scanned.
+    literal = b'[{"labels":{"a":"\\\\u0000"},"startsAt":"2026-11-21T22:00:00Z"}]'
+    assert validation_context(literal) is None
+    assert PostableAlerts.validate_json(literal, context=None)[0].labels == {"a": "\\u0000"}
