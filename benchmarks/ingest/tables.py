@@ -35,6 +35,14 @@ def _cpu_cell(seconds: float | None, duration_s: float) -> str:
     return f"{seconds:.1f}s {100 * seconds / duration_s:.0f}%"
 
 
+def _per_alert(seconds: float | None, item: Figures) -> str:
+    """CPU microseconds per alert stored: what an alert costs, whatever the load reached."""
+    alerts = item.alerts_per_s * item.duration_s
+    if seconds is None or alerts <= 0:
+        return "n/a"
+    return f"{seconds * 1e6 / alerts:.0f}"
+
+
 def table_rows(figures: Sequence[Figures]) -> list[list[str]]:
     """The printed table: a header row, then one row per scenario."""
     rows = [
@@ -51,6 +59,8 @@ def table_rows(figures: Sequence[Figures]) -> list[list[str]]:
             "server CPU",
             "db CPU",
             "wrk CPU",
+            "srv µs/alert",
+            "db µs/alert",
             "srv RSS MiB",
         ]
     ]
@@ -69,6 +79,8 @@ def table_rows(figures: Sequence[Figures]) -> list[list[str]]:
                 _cpu_cell(item.server_cpu_s, item.duration_s),
                 _cpu_cell(item.db_cpu_s, item.duration_s),
                 _cpu_cell(item.wrk_cpu_s, item.duration_s),
+                _per_alert(item.server_cpu_s, item),
+                _per_alert(item.db_cpu_s, item),
                 f"{item.server_peak_rss_mib:.0f}",
             ]
         )
