@@ -10,7 +10,9 @@
 - `reports` (every 30 s): send the monthly report's due deliveries (`ledger.sending`);
 - `report-schedule` (the rule file's `report.schedule`, in its time zone; added, moved or
   removed by `reports` as the rules say): queue the previous month's report;
-- `watch` (every 5 min): record closed months' changes since close (`ledger.jobs`).
+- `watch` (every 5 min): record closed months' changes since close (`ledger.jobs`);
+- `housekeeping` (every hour): delete rows past their retention, in batches, never what an
+  open month's figures need (`housekeeping.jobs`).
 
 Each job runs at most one instance at a time; runs missed while the process was busy or
 asleep collapse into one. A job that raises is logged by APScheduler (with its traceback),
@@ -43,6 +45,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from collector.heartbeats import SELF_GAP, SELF_INTERVAL, SELF_SOURCE, record_span
 from core.counters import add_to_counters, counter_key
 from core.database import create_database_engine, error_summary, writing_session
+from housekeeping.jobs import HousekeepingJob
+from housekeeping.policy import Retention
 from incident.jobs import run_sla_checks
 from ledger.sending import ReportOutbound
 from oncall.channels.email import SmtpSettings
@@ -86,9 +90,11 @@ class Intervals:
     heartbeat: timedelta = SELF_INTERVAL
     reports: timedelta = timedelta(seconds=30)
     watch: timedelta = timedelta(minutes=5)
+    housekeeping: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
-        for name in ("sla", "outbox", "reconcile", "silences", "heartbeat", "reports", "watch"):
+        names = ("sla", "outbox", "reconcile", "silences", "heartbeat", "reports", "watch")
+        for name in (*names, "housekeeping"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"the {name} interval must be positive, got {getattr(self, name)}")
 
@@ -98,6 +104,7 @@ class Intervals:
         return cls(
             sla=timedelta(seconds=settings.sla_interval_seconds),
             reconcile=timedelta(seconds=settings.reconcile_interval_seconds),
+            housekeeping=timedelta(seconds=settings.housekeeping_interval_seconds),
         )
 
 
@@ -118,6 +125,7 @@ class JobScheduler:
         external_urls: Collection[str] = (),
         outbound: Outbound | None = None,
         chromium: str = "chromium",
+        retention: Retention | None = None,
     ) -> None:
         self._engine = engine
         self._external_urls = tuple(external_urls)
@@ -149,6 +157,16 @@ class JobScheduler:
             "heartbeat": (self._beat, intervals.heartbeat),
             "reports": (self._ledger.send_reports, intervals.reports),
             "watch": (self._ledger.watch_changes, intervals.watch),
+            "housekeeping": (
+                HousekeepingJob(
+                    engine,
+                    rules=rules,
+                    clock=clock,
+                    retention=retention or Retention(),
+                    until=self._stopping.is_set,
+                ),
+                intervals.housekeeping,
+            ),
         }
         if alertmanager_url is not None:
             self._jobs["reconcile"] = (self._reconcile, intervals.reconcile)
@@ -172,6 +190,13 @@ class JobScheduler:
             external_urls=settings.alertmanager_external_urls,
             outbound=outbound_of(settings),
             chromium=settings.chromium_path,
+            retention=Retention.from_days(
+                deliveries=settings.retention_deliveries_days,
+                alerts=settings.retention_alerts_days,
+                notification_attempts=settings.retention_notification_attempts_days,
+                audit_events=settings.retention_audit_events_days,
+                batch_size=settings.housekeeping_batch_size,
+            ),
         )
 
     @property
