@@ -60,7 +60,7 @@ def sweep(
 
 class HousekeepingJob:
     """`sweep` as a scheduled job, with the rules `rules()` returns and the time `clock()`
-    gives; logs one line for a run that deleted anything."""
+    gives (`retention`: the defaults when None); logs a line for a run that deleted anything."""
 
     def __init__(
         self,
@@ -68,13 +68,13 @@ class HousekeepingJob:
         *,
         rules: Callable[[], RuleFile],
         clock: Callable[[], datetime],
-        retention: Retention,
+        retention: Retention | None = None,
         until: Callable[[], bool] = lambda: False,
     ) -> None:
         self._engine = engine
         self._rules = rules
         self._clock = clock
-        self._retention = retention
+        self._retention = retention or Retention()
         self._until = until
 
     def __call__(self) -> None:

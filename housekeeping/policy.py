@@ -7,7 +7,8 @@ Contract:
   alert instances by `ends_at` (a firing instance has none, and never goes).
 - An alert instance that can count in a month's figures (impact outage or degraded, under a
   service: its incident's, else its own) goes only when, besides its retention, every month
-  that it and its incident overlap, in that service's time zone (calendar months as
+  from the first that it or its incident overlaps to the last (its incident's figures read
+  its alerts' impacts), in that service's time zone (calendar months as
   `availability.periods` computes them), is *settled*: closed in the ledger (a record not
   reopened) and older than the months the ledger still measures again for changes since
   close (`ledger.watching`), which would otherwise take the deletion for a change.
@@ -15,7 +16,8 @@ Contract:
   its retention alone.
 
 Months a service has settled form runs of consecutive months; an instance's months are
-consecutive too, so they are all settled exactly when the instance lies inside one run
+consecutive too, so they are all settled exactly when the instance (and its incident) lies
+inside one run
 (`settled_runs`). The SQL applies the runs; `alert_may_go` states the rule one instance at a
 time, and the tests hold the two to each other.
 """
@@ -197,14 +199,11 @@ def alert_may_go(
         return True
     if alert.service is None:
         return False  # counted only under its incident's service: kept
-    spans = [(alert.starts_at, alert.ends_at)]
+    start, end = alert.starts_at, alert.ends_at
     if alert.incident_id is not None:
         incident = alert.incident
         if incident is None or incident.service != alert.service or not incident.resolved_at:
             return False  # unknown, moved to another service, or not over: kept
-        spans.append((incident.started_at, incident.resolved_at))
+        start, end = min(start, incident.started_at), max(end, incident.resolved_at)
     months = settled.get(alert.service, ())
-    zone = zone_of(alert.service)
-    return all(
-        month in months for start, end in spans for month in months_overlapped(start, end, zone)
-    )
+    return all(month in months for month in months_overlapped(start, end, zone_of(alert.service)))

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Engine,
     Select,
     Table,
-    and_,
     delete,
     or_,
     select,
@@ -99,17 +98,17 @@ def _uncounted(cutoff: datetime) -> Selection:
 
 def _counted(run: SettledRun, cutoff: datetime) -> Selection:
     alert, incident = ALERTS.c, Incident.__table__.c
-    # Inside the run: its months, and its incident's (same service, resolved), all settled.
-    incident_inside = and_(
-        incident.service == run.service,
-        incident.resolved_at.is_not(None),
-        incident.started_at >= run.start,
-        incident.started_at < run.end,
-        incident.resolved_at <= run.end,
+    # Its incident (same service, resolved) lies inside the run too. EXISTS, not a join:
+    # the predicate's bare column names must name the alert's.
+    incident_inside = (
+        select(incident.id)
+        .where(incident.id == alert.incident_id, incident.service == run.service)
+        .where(incident.resolved_at.is_not(None), incident.resolved_at <= run.end)
+        .where(incident.started_at >= run.start, incident.started_at < run.end)
+        .exists()
     )
     return (
         select(alert.id)
-        .select_from(ALERTS.outerjoin(Incident.__table__, incident.id == alert.incident_id))
         .where(text(RESOLVED_COUNTED))
         .where(alert.service == run.service)
         .where(alert.ends_at >= run.start, alert.ends_at <= run.end, alert.ends_at < cutoff)

@@ -11,8 +11,7 @@
 - `report-schedule` (the rule file's `report.schedule`, in its time zone; added, moved or
   removed by `reports` as the rules say): queue the previous month's report;
 - `watch` (every 5 min): record closed months' changes since close (`ledger.jobs`);
-- `housekeeping` (every hour): delete rows past their retention, in batches, never what an
-  open month's figures need (`housekeeping.jobs`).
+- `housekeeping` (every hour): delete what is past retention, in batches (`housekeeping.jobs`).
 
 Each job runs at most one instance at a time; runs missed while the process was busy or
 asleep collapse into one. A job that raises is logged by APScheduler (with its traceback),
@@ -93,8 +92,7 @@ class Intervals:
     housekeeping: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
-        names = ("sla", "outbox", "reconcile", "silences", "heartbeat", "reports", "watch")
-        for name in (*names, "housekeeping"):
+        for name in self.__dataclass_fields__:
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"the {name} interval must be positive, got {getattr(self, name)}")
 
@@ -151,22 +149,16 @@ class JobScheduler:
             outbound=ReportOutbound(self._client, smtp, public_url, chromium),
             until=self._stopping.is_set,
         )
+        housekeeping = HousekeepingJob(
+            engine, rules=rules, clock=clock, retention=retention, until=self._stopping.is_set
+        )
         self._jobs: dict[str, tuple[Callable[[], None], timedelta]] = {
             "sla": (self._check_sla, intervals.sla),
             "outbox": (self._send, intervals.outbox),
             "heartbeat": (self._beat, intervals.heartbeat),
             "reports": (self._ledger.send_reports, intervals.reports),
             "watch": (self._ledger.watch_changes, intervals.watch),
-            "housekeeping": (
-                HousekeepingJob(
-                    engine,
-                    rules=rules,
-                    clock=clock,
-                    retention=retention or Retention(),
-                    until=self._stopping.is_set,
-                ),
-                intervals.housekeeping,
-            ),
+            "housekeeping": (housekeeping, intervals.housekeeping),
         }
         if alertmanager_url is not None:
             self._jobs["reconcile"] = (self._reconcile, intervals.reconcile)
@@ -190,13 +182,7 @@ class JobScheduler:
             external_urls=settings.alertmanager_external_urls,
             outbound=outbound_of(settings),
             chromium=settings.chromium_path,
-            retention=Retention.from_days(
-                deliveries=settings.retention_deliveries_days,
-                alerts=settings.retention_alerts_days,
-                notification_attempts=settings.retention_notification_attempts_days,
-                audit_events=settings.retention_audit_events_days,
-                batch_size=settings.housekeeping_batch_size,
-            ),
+            retention=settings.retention(),
         )
 
     @property

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from access.credentials import MIN_CONFIGURED_TOKEN_LENGTH
+from housekeeping.policy import Retention
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "is_loopback", "load_settings"]
 
@@ -171,6 +172,16 @@ class Settings(BaseSettings):
                 "would never be admitted"
             )
         return self
+
+    def retention(self) -> Retention:
+        """How long housekeeping keeps each table's rows, as these settings say."""
+        return Retention.from_days(
+            deliveries=self.retention_deliveries_days,
+            alerts=self.retention_alerts_days,
+            notification_attempts=self.retention_notification_attempts_days,
+            audit_events=self.retention_audit_events_days,
+            batch_size=self.housekeeping_batch_size,
+        )
 
     def ingest_token_values(self) -> list[str]:
         """The configured ingest tokens in clear, for comparison only."""

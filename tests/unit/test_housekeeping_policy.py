@@ -157,7 +157,6 @@ def test_lying_inside_a_run_is_the_same_as_every_month_settled(
     # The SQL's test (housekeeping.sweeping._counted) against the rule month by month.
     end = start + length
     inside = any(
-        run.start <= start < run.end and end <= run.end
-        for run in settled_runs("s", months, zone)
+        run.start <= start < run.end and end <= run.end for run in settled_runs("s", months, zone)
     )
     assert inside == all(month in months for month in months_overlapped(start, end, zone))
