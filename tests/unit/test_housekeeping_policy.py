@@ -160,3 +160,15 @@ def test_lying_inside_a_run_is_the_same_as_every_month_settled(
         run.start <= start < run.end and end <= run.end for run in settled_runs("s", months, zone)
     )
     assert inside == all(month in months for month in months_overlapped(start, end, zone))
+
+
+def test_the_settings_give_each_table_its_retention(monkeypatch: pytest.MonkeyPatch) -> None:
+    from slakeeper.settings import load_settings
+
+    assert load_settings().retention() == Retention()
+    monkeypatch.setenv("SLAKEEPER_RETENTION_ALERTS_DAYS", "0")
+    monkeypatch.setenv("SLAKEEPER_RETENTION_DELIVERIES_DAYS", "7")
+    monkeypatch.setenv("SLAKEEPER_HOUSEKEEPING_BATCH_SIZE", "50")
+    retention = load_settings().retention()
+    assert retention.alerts is None and retention.deliveries == timedelta(days=7)
+    assert retention.batch_size == 50 and retention.audit_events == timedelta(days=730)
