@@ -65,9 +65,16 @@ def incident_row(rng: random.Random, number: int) -> dict[str, Any]:
 
 
 def alert_row(rng: random.Random, number: int, incidents: list[dict[str, Any]]) -> dict[str, Any]:
-    starts = moment(rng)
     firing = rng.random() < 0.1
-    incident = rng.choice([None, None, 999_999, *(row["id"] for row in incidents)])
+    incident = rng.choice([*[None] * 30, 999_999, *incidents])
+    service = rng.choice([*SERVICES, None])
+    if isinstance(incident, dict):
+        # Within its incident, mostly: an incident's alerts fire while it is open.
+        span = (incident["resolved_at"] or NOW) - incident["started_at"]
+        starts = incident["started_at"] + span * rng.uniform(-0.1, 1.0)
+        service = incident["service"] if rng.random() < 0.8 else service
+    else:
+        starts = moment(rng)
     return {
         "fingerprint": f"{number:016x}",
         "starts_at": starts,
@@ -79,9 +86,9 @@ def alert_row(rng: random.Random, number: int, incidents: list[dict[str, Any]]) 
         "receive_count": 1,
         "first_received_at": starts,
         "last_received_at": starts,
-        "service": rng.choice([*SERVICES, None]),
+        "service": service,
         "impact": rng.choice(["outage", "degraded", "none", None]),
-        "incident_id": incident,
+        "incident_id": incident["id"] if isinstance(incident, dict) else incident,
     }
 
 
