@@ -9,6 +9,7 @@ import access.models  # noqa: F401
 import availability.models  # noqa: F401
 import collector.models  # noqa: F401 - registers the tables on the metadata
 import core.counters  # noqa: F401
+import housekeeping.models  # noqa: F401 - the indexes of its deletes
 import incident.models  # noqa: F401
 import ledger.models  # noqa: F401
 import oncall.models  # noqa: F401

@@ -4,6 +4,7 @@ at scrape time, identical on every replica."""
 from __future__ import annotations
 
 import collector.metrics
+import housekeeping.metrics
 import incident.metrics
 import ledger.metrics
 import oncall.metrics
@@ -22,6 +23,7 @@ COUNTERS: tuple[CounterDefinition, ...] = (
     *incident.metrics.COUNTERS,
     *oncall.metrics.COUNTERS,
     *ledger.metrics.COUNTERS,
+    *housekeeping.metrics.COUNTERS,
     CounterDefinition(
         JOB_FAILURES,
         "Scheduled job runs that raised (escalation and breaches, sender, reconciliation).",

@@ -10,7 +10,8 @@
 - `reports` (every 30 s): send the monthly report's due deliveries (`ledger.sending`);
 - `report-schedule` (the rule file's `report.schedule`, in its time zone; added, moved or
   removed by `reports` as the rules say): queue the previous month's report;
-- `watch` (every 5 min): record closed months' changes since close (`ledger.jobs`).
+- `watch` (every 5 min): record closed months' changes since close (`ledger.jobs`);
+- `housekeeping` (every hour): delete what is past retention, in batches (`housekeeping.jobs`).
 
 Each job runs at most one instance at a time; runs missed while the process was busy or
 asleep collapse into one. A job that raises is logged by APScheduler (with its traceback),
@@ -31,7 +32,6 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -42,16 +42,19 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from collector.heartbeats import SELF_GAP, SELF_INTERVAL, SELF_SOURCE, record_span
+from collector.heartbeats import SELF_GAP, SELF_SOURCE, record_span
 from core.counters import add_to_counters, counter_key
 from core.database import create_database_engine, error_summary, writing_session
 from core.leadership import Leadership, elector_for
+from housekeeping.jobs import HousekeepingJob
+from housekeeping.policy import Retention
 from incident.jobs import run_sla_checks
 from ledger.sending import ReportOutbound
 from oncall.delivery import Outbound, Transport
 from oncall.jobs import run_sender
 from rules.policy import RuleFile
 from rules.reloading import ActiveRules
+from slakeeper.intervals import Intervals
 from slakeeper.job_metrics import (
     JOB_FAILURES,
     JOB_RUNS,
@@ -79,36 +82,11 @@ log = logging.getLogger(__name__)
 # The name the advisory lock's key is made from (`core.leadership.advisory_lock_key`).
 LEADERSHIP_LOCK = "slakeeper:scheduler"
 DEFAULT_LEADER_CHECK = timedelta(seconds=5)
+DEFAULT_INTERVALS = Intervals()
 # One slow request must not hold a whole sender batch past the outbox lease.
 _REQUEST_TIMEOUT = httpx.Timeout(5.0)
 
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class Intervals:
-    """How often each job runs."""
-
-    sla: timedelta = timedelta(seconds=15)
-    outbox: timedelta = timedelta(seconds=5)
-    reconcile: timedelta = timedelta(seconds=60)
-    silences: timedelta = timedelta(seconds=60)
-    heartbeat: timedelta = SELF_INTERVAL
-    reports: timedelta = timedelta(seconds=30)
-    watch: timedelta = timedelta(minutes=5)
-
-    def __post_init__(self) -> None:
-        for name in ("sla", "outbox", "reconcile", "silences", "heartbeat", "reports", "watch"):
-            if getattr(self, name) <= timedelta(0):
-                raise ValueError(f"the {name} interval must be positive, got {getattr(self, name)}")
-
-    @classmethod
-    def of(cls, settings: Settings) -> Intervals:
-        """The intervals `settings` ask for."""
-        return cls(
-            sla=timedelta(seconds=settings.sla_interval_seconds),
-            reconcile=timedelta(seconds=settings.reconcile_interval_seconds),
-        )
 
 
 class _LeaderOnlyExecutor(ThreadPoolExecutor):  # type: ignore[misc]  # APScheduler is untyped
@@ -136,7 +114,7 @@ class JobScheduler:
         rules: Callable[[], RuleFile],
         clock: Clock,
         alertmanager_url: str | None = None,
-        intervals: Intervals = Intervals(),
+        intervals: Intervals = DEFAULT_INTERVALS,
         reconcile_grace: timedelta | None = None,
         receivers: Collection[str] = (),
         external_urls: Collection[str] = (),
@@ -144,6 +122,7 @@ class JobScheduler:
         chromium: str = "chromium",
         leadership: Leadership | None = None,
         leader_check: timedelta = DEFAULT_LEADER_CHECK,
+        retention: Retention | None = None,
     ) -> None:
         self._engine = engine
         self.leadership = leadership or Leadership(
@@ -175,18 +154,32 @@ class JobScheduler:
             outbound=ReportOutbound(self._client, smtp, public_url, chromium),
             until=self._should_stop,
         )
-        self._jobs: dict[str, tuple[Callable[[], None], timedelta]] = {
+        self._jobs = self._job_table(intervals, retention)
+        # From zero for every job, so that rate() and increase() work from the first failure.
+        self._failures: dict[str, int] = dict.fromkeys(self._jobs, 0)
+
+    def _job_table(
+        self, intervals: Intervals, retention: Retention | None
+    ) -> dict[str, tuple[Callable[[], None], timedelta]]:
+        housekeeping = HousekeepingJob(
+            self._engine,
+            rules=self._rules,
+            clock=self._clock,
+            retention=retention,
+            until=self._should_stop,
+        )
+        jobs: dict[str, tuple[Callable[[], None], timedelta]] = {
             "sla": (self._check_sla, intervals.sla),
             "outbox": (self._send, intervals.outbox),
             "heartbeat": (self._beat, intervals.heartbeat),
             "reports": (self._ledger.send_reports, intervals.reports),
             "watch": (self._ledger.watch_changes, intervals.watch),
+            "housekeeping": (housekeeping, intervals.housekeeping),
         }
-        if alertmanager_url is not None:
-            self._jobs["reconcile"] = (self._reconcile, intervals.reconcile)
-            self._jobs["silences"] = (self._silence_maintenance, intervals.silences)
-        # From zero for every job, so that rate() and increase() work from the first failure.
-        self._failures: dict[str, int] = dict.fromkeys(self._jobs, 0)
+        if self._alertmanager_url is not None:
+            jobs["reconcile"] = (self._reconcile, intervals.reconcile)
+            jobs["silences"] = (self._silence_maintenance, intervals.silences)
+        return jobs
 
     @classmethod
     def for_settings(
@@ -205,6 +198,7 @@ class JobScheduler:
             outbound=outbound_of(settings),
             chromium=settings.chromium_path,
             leader_check=timedelta(seconds=settings.leader_check_seconds),
+            retention=settings.retention(),
         )
 
     @property

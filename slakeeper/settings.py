@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from access.credentials import MIN_CONFIGURED_TOKEN_LENGTH
+from housekeeping.policy import Retention
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "is_loopback", "load_settings"]
 
@@ -100,6 +101,16 @@ class Settings(BaseSettings):
     # How old /metrics lets availability and error budget grow before it recomputes them
     # in the background (s); 0 computes them at every scrape.
     availability_refresh_seconds: float = Field(default=60.0, ge=0, le=3600)
+    # Housekeeping (`housekeeping.policy`): how many days each table keeps its rows (0: for
+    # ever). Alert instances that count in a month's figures also wait for their months to be
+    # closed; audit events are evidence, kept longer than the alerts they explain.
+    retention_deliveries_days: int = Field(default=30, ge=0)
+    retention_alerts_days: int = Field(default=400, ge=0)
+    retention_notification_attempts_days: int = Field(default=90, ge=0)
+    retention_audit_events_days: int = Field(default=730, ge=0)
+    # Rows deleted per transaction, and how often the job runs (s).
+    housekeeping_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    housekeeping_interval_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
     # The browser that prints the compliance report's PDF: a command on PATH or a path.
     chromium_path: str = Field(default="chromium", min_length=1)
 
@@ -164,6 +175,16 @@ class Settings(BaseSettings):
                 "would never be admitted"
             )
         return self
+
+    def retention(self) -> Retention:
+        """How long housekeeping keeps each table's rows, as these settings say."""
+        return Retention.from_days(
+            deliveries=self.retention_deliveries_days,
+            alerts=self.retention_alerts_days,
+            notification_attempts=self.retention_notification_attempts_days,
+            audit_events=self.retention_audit_events_days,
+            batch_size=self.housekeeping_batch_size,
+        )
 
     def ingest_token_values(self) -> list[str]:
         """The configured ingest tokens in clear, for comparison only."""

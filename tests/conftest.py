@@ -21,6 +21,7 @@ import access.models  # noqa: F401 - registers the tables
 import availability.models  # noqa: F401
 import collector.models  # noqa: F401
 import core.counters  # noqa: F401
+import housekeeping.models  # noqa: F401 - the indexes of its deletes
 import incident.models  # noqa: F401
 import ledger.models  # noqa: F401
 import oncall.models  # noqa: F401

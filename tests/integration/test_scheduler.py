@@ -42,6 +42,7 @@ FAST = Intervals(
     heartbeat=timedelta(seconds=0.05),
     reports=timedelta(seconds=0.05),
     watch=timedelta(seconds=0.05),
+    housekeeping=timedelta(seconds=0.05),
 )
 
 
@@ -92,7 +93,14 @@ def test_the_scheduler_escalates_and_sends_then_stops_cleanly(
     scheduler = JobScheduler(
         engine, rules=lambda: rules, clock=lambda: T0 + timedelta(minutes=10), intervals=FAST
     )
-    assert scheduler.job_ids == ["heartbeat", "outbox", "reports", "sla", "watch"]
+    assert scheduler.job_ids == [
+        "heartbeat",
+        "housekeeping",
+        "outbox",
+        "reports",
+        "sla",
+        "watch",
+    ]
     scheduler.start()
     try:
         eventually(lambda: "/manager1" in paths(receiver), "the escalation to be sent")
@@ -112,6 +120,7 @@ def test_reconciliation_and_silences_are_scheduled_only_with_an_alertmanager_url
     )
     assert scheduler.job_ids == [
         "heartbeat",
+        "housekeeping",
         "outbox",
         "reconcile",
         "reports",
