@@ -47,7 +47,7 @@ def _example(client: Client, sizes: Sizes) -> tuple[int, str]:
 def _print_timing(timing: Timing) -> None:
     print(
         f"  {timing.case.name:<52} {timing.status:>4} {timing.size:>9,} B "
-        f"p50 {timing.p50:8.1f} ms  p99 {timing.p99:8.1f} ms",
+        f"first {timing.first_ms:8.1f} ms  p50 {timing.p50:8.1f} ms  p99 {timing.p99:8.1f} ms",
         flush=True,
     )
 

@@ -38,6 +38,7 @@ class Timing:
     """How one case answered."""
 
     case: Case
+    first_ms: float  # the first request: caches cold
     samples_ms: list[float]
     status: int
     size: int
@@ -83,13 +84,13 @@ class Client:
 
 
 def time_case(client: Client, case: Case, requests: int) -> Timing:
-    """One warm-up, then `requests` timed GETs."""
-    status, body, _ = client.get(case.path)
+    """One warm-up (timed apart: caches cold), then `requests` timed GETs."""
+    status, body, first = client.get(case.path)
     samples = []
     for _ in range(requests):
         status, body, elapsed = client.get(case.path)
         samples.append(elapsed)
-    return Timing(case, samples, status, len(body))
+    return Timing(case, first, samples, status, len(body))
 
 
 def walk_cursor(client: Client, path: str, pages: int) -> Walk:
