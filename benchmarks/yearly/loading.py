@@ -73,6 +73,26 @@ def _progress(label: str, started: float, done: int, total: int) -> None:
     print(f"  {label}: {done:,}/{total:,} alerts, {elapsed:.0f} s", flush=True)
 
 
+# The durable counters ingestion would have kept for the year (the scrape exports them): incidents
+# opened and SLA breaches per service and priority, labels as `core.counters.counter_key` writes.
+COUNTERS_SQL = """
+INSERT INTO event_counters (name, labels, shard, value)
+SELECT 'slakeeper_incidents_opened_total',
+       '{"priority":"' || priority || '","service":"' || service || '"}', 0, count(*)
+FROM incidents GROUP BY service, priority
+UNION ALL
+SELECT 'slakeeper_sla_breaches_total',
+       '{"kind":"response","priority":"' || priority || '","service":"' || service || '"}', 0,
+       count(*)
+FROM incidents WHERE response_breached GROUP BY service, priority
+UNION ALL
+SELECT 'slakeeper_sla_breaches_total',
+       '{"kind":"resolution","priority":"' || priority || '","service":"' || service || '"}', 0,
+       count(*)
+FROM incidents WHERE resolution_breached GROUP BY service, priority
+"""
+
+
 def _rows_of(chunk: Chunk, table: str) -> list[Row]:
     return {"incidents": chunk.incidents, "incident_events": chunk.events}.get(table, chunk.alerts)
 
@@ -145,6 +165,7 @@ def load_postgresql(url: str, sizes: Sizes) -> None:
                     sql.Literal(table), sql.Identifier(table)
                 )
             )
+        connection.execute(COUNTERS_SQL)
         print("  postgresql: VACUUM ANALYZE", flush=True)
         for table in TABLES:
             connection.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
@@ -196,6 +217,7 @@ def load_sqlite(path: str, sizes: Sizes) -> None:
         print("  sqlite: building indexes", flush=True)
         for statement in rebuild:
             connection.execute(statement)
+        connection.execute(COUNTERS_SQL)
         connection.execute("ANALYZE")
         connection.execute("PRAGMA journal_mode=WAL")
     finally:
