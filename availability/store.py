@@ -175,28 +175,30 @@ def _incident_windows(
     services: Sequence[str] | None,
 ) -> pd.DataFrame:
     dialect = session.get_bind().dialect.name
-    query = (
-        select(
-            Incident.id,
-            Incident.service,
-            Incident.impact,
-            Incident.source,
-            _epoch_micros(Incident.__table__.c.started_at, dialect),
-            _epoch_micros(Incident.__table__.c.resolved_at, dialect),
-        )
-        .where(Incident.impact.in_(IMPACT_COUNTED))
-        .where(Incident.started_at < until)
-        .where(or_(Incident.resolved_at.is_(None), Incident.resolved_at > since))
-    )
+    overlapping = [
+        Incident.impact.in_(IMPACT_COUNTED),
+        Incident.started_at < until,
+        or_(Incident.resolved_at.is_(None), Incident.resolved_at > since),
+    ]
     if services is not None:
-        query = query.where(Incident.service.in_(list(services)))
+        overlapping.append(Incident.service.in_(list(services)))
+    query = select(
+        Incident.id,
+        Incident.service,
+        Incident.impact,
+        Incident.source,
+        _epoch_micros(Incident.__table__.c.started_at, dialect),
+        _epoch_micros(Incident.__table__.c.resolved_at, dialect),
+    ).where(*overlapping)
     frame = pd.DataFrame(
         _raw(session, query),
         columns=["id", "service", "impact", "source", "started_at", "resolved_at"],
     )
     from_alerts = frame[frame["source"] == "alert"]
     if not from_alerts.empty:
-        worst = _worst_alert_impacts(session, from_alerts["id"].tolist())
+        worst = _worst_alert_impacts(
+            session, select(Incident.id).where(*overlapping, Incident.source == "alert")
+        )
         raised = from_alerts["impact"].map(_RANK) > from_alerts["id"].map(worst).fillna(0)
         frame = pd.concat([frame[frame["source"] != "alert"], from_alerts[raised]])
     ongoing = frame["resolved_at"].isna()
@@ -212,11 +214,14 @@ def _incident_windows(
     )
 
 
-def _worst_alert_impacts(session: Session, incident_ids: list[int]) -> dict[int, int]:
+def _worst_alert_impacts(session: Session, incidents: Select[int]) -> dict[int, int]:
+    # The incidents as a subquery, not a list of ids: a month of a year's incidents is tens
+    # of thousands of ids, past what SQLite binds, and a list that long made PostgreSQL read
+    # every alert instead of probing (incident_id, impact) for each incident.
     worst: dict[int, int] = {}
     rows = session.execute(
         select(AlertInstance.incident_id, AlertInstance.impact)
-        .where(AlertInstance.incident_id.in_(incident_ids))
+        .where(AlertInstance.incident_id.in_(incidents.scalar_subquery()))
         .group_by(AlertInstance.incident_id, AlertInstance.impact)
     )
     for incident_id, impact in rows:
