@@ -23,6 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     Executable,
     Select,
+    bindparam,
     cast,
     func,
     or_,
@@ -126,22 +127,29 @@ def _alert_windows(
         .select_from(
             AlertInstance.__table__.outerjoin(Incident.__table__, incident.id == alert.incident_id)
         )
-        .where(alert.impact.in_(IMPACT_COUNTED))
+        # Literal, so that PostgreSQL's partial index of outage and degraded windows serves
+        # it whatever plan it caches.
+        .where(alert.impact.in_(bindparam("counted", IMPACT_COUNTED, literal_execute=True)))
         .where(alert.starts_at < until)
-        .where(or_(alert.ends_at.is_(None), alert.ends_at > since))
     )
+
+    def overlapping(selected: Select[Any]) -> list[tuple[Any, ...]]:
+        # Ended after `since`, then still firing: two ranges of the index on ends_at, where
+        # one OR of both reads all of it (a year of windows, for a month's).
+        ended = _raw(session, selected.where(alert.ends_at > since))
+        return ended + _raw(session, selected.where(alert.ends_at.is_(None)))
+
     if services is None:
-        rows = _raw(session, query)
+        rows = overlapping(query)
     else:
         names = list(services)
         # The alert's own service (indexed), then the alerts of incidents a person moved to
         # one of `services`: two indexed reads, where one OR of both would scan the table.
-        rows = _raw(session, query.where(alert.service.in_(names)))
-        rows += _raw(
-            session,
+        rows = overlapping(query.where(alert.service.in_(names)))
+        rows += overlapping(
             query.where(incident.service.in_(names)).where(
                 or_(alert.service.is_(None), alert.service.not_in(names))
-            ),
+            )
         )
     frame = pd.DataFrame(
         rows, columns=["service", "impact", "incident_impact", "status", "starts_at", "ends_at"]

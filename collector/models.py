@@ -35,7 +35,13 @@ class AlertInstance(Base):
             postgresql_where=text("status = 'firing'"),
             sqlite_where=text("status = 'firing'"),
         ),
-        Index("ix_alerts_ends_at", "ends_at"),
+        Index(
+            "ix_alerts_impact_windows",
+            "ends_at",
+            postgresql_include=["starts_at", "status", "impact", "service", "incident_id"],
+            postgresql_where=text("impact IN ('outage', 'degraded')"),
+            sqlite_where=text("impact IN ('outage', 'degraded')"),
+        ),
         # An incident's alerts, and their impacts read from the index alone.
         Index("ix_alerts_incident_id_impact", "incident_id", "impact"),
     )
