@@ -133,23 +133,22 @@ def _alert_windows(
         .where(alert.starts_at < until)
     )
 
-    def overlapping(selected: Select[Any]) -> list[tuple[Any, ...]]:
-        # Ended after `since`, then still firing: two ranges of the index on ends_at, where
-        # one OR of both reads all of it (a year of windows, for a month's).
-        ended = _raw(session, selected.where(alert.ends_at > since))
-        return ended + _raw(session, selected.where(alert.ends_at.is_(None)))
-
     if services is None:
-        rows = overlapping(query)
+        # Ended after `since`, then still firing: two ranges of the windows' index, where one
+        # OR of both reads all of it (a year of windows, for a month's).
+        rows = _raw(session, query.where(alert.ends_at > since))
+        rows += _raw(session, query.where(alert.ends_at.is_(None)))
     else:
         names = list(services)
+        query = query.where(or_(alert.ends_at.is_(None), alert.ends_at > since))
         # The alert's own service (indexed), then the alerts of incidents a person moved to
         # one of `services`: two indexed reads, where one OR of both would scan the table.
-        rows = overlapping(query.where(alert.service.in_(names)))
-        rows += overlapping(
+        rows = _raw(session, query.where(alert.service.in_(names)))
+        rows += _raw(
+            session,
             query.where(incident.service.in_(names)).where(
                 or_(alert.service.is_(None), alert.service.not_in(names))
-            )
+            ),
         )
     frame = pd.DataFrame(
         rows, columns=["service", "impact", "incident_impact", "status", "starts_at", "ends_at"]
