@@ -32,14 +32,16 @@ def list_alerts(
     session: Session, query: AlertQuery, *, scan_budget: int = SCAN_BUDGET_ROWS
 ) -> tuple[list[AlertInstance], int | None]:
     """One page of alert instances, newest first, and the id to continue below (or None)."""
+    conditions = _conditions(query)
+    # No filter at all: the primary key itself serves it.
     window = (
         unbounded(query.after_id)
-        if _indexed(query)
+        if not conditions or _indexed(query)
         else id_window(session, _ID, query.after_id, scan_budget)
     )
     if window is None:
         return [], None  # no alert at all
-    conditions = _conditions(query) + window.conditions(_ID)
+    conditions += window.conditions(_ID)
     regexes = [m for m in query.matchers if m.is_regex]
     if regexes:
         budget = scan_budget if window.lower is None else None

@@ -58,7 +58,13 @@ def id_window(
     the table is empty."""
     if budget < 1:
         raise ValueError(f"budget must be at least 1, got {budget}")
-    lowest, highest = session.execute(select(func.min(id_column), func.max(id_column))).one()
+    # Two subqueries: SQLite reads min() or max() from the index only when each is alone.
+    lowest, highest = session.execute(
+        select(
+            select(func.min(id_column)).scalar_subquery(),
+            select(func.max(id_column)).scalar_subquery(),
+        )
+    ).one()
     if highest is None:
         return None
     upper = highest + 1 if after is None else min(after, highest + 1)

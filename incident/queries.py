@@ -57,14 +57,16 @@ def list_incidents(
     Filters an index serves in id order (one state, or only active ones; a service; the
     manual incidents) give full pages; others examine a window of at most `scan_budget`
     ids below the cursor (`core.pages`), so a page may be short and its cursor go on."""
+    conditions = _conditions(replace(query, after_id=None))
+    # No filter at all: the primary key itself serves it.
     window = (
         unbounded(query.after_id)
-        if _indexed(query)
+        if not conditions or _indexed(query)
         else id_window(session, Incident.id, query.after_id, scan_budget)
     )
     if window is None:
         return [], None  # no incident at all
-    conditions = _conditions(replace(query, after_id=None)) + window.conditions(Incident.id)
+    conditions += window.conditions(Incident.id)
     rows = list(
         session.scalars(
             select(Incident).where(*conditions).order_by(Incident.id.desc()).limit(query.limit + 1)
