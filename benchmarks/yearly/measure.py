@@ -121,8 +121,12 @@ def measure_database(
                 figures.reads.append(timing)
         finally:
             client.close()
-        # TODO(housekeeping): when the housekeeping job lands (branch `housekeeping`), time
-        # one batch of it here against the year (e.g. its job step, called in-process on
-        # built.url) and put the figure in `figures.housekeeping`.
+        # TODO(housekeeping): once the branch `housekeeping` is merged, time one batch here:
+        # `housekeeping.sweeping.delete_in_batches(engine, "alerts", selection, limit=...,
+        # until=lambda: True after one batch)` on built.url, with a retention shorter than the
+        # year (its default keeps alert instances 400 days: nothing here would go), and put
+        # the figure in `figures.housekeeping`. Its selection `ends_at < cutoff` of resolved
+        # alerts of every impact is served by no index yet (ix_alerts_impact_windows holds
+        # outage and degraded ones only).
         figures.ingestion = _ingestion(options, server, built.kind)
     return figures
