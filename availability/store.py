@@ -18,7 +18,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, ColumnElement, Executable, cast, func, or_, select, union
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Executable,
+    Select,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from availability.maintenance import MaintenanceDefinition, Origin
@@ -116,14 +127,20 @@ def _alert_windows(
         .select_from(
             AlertInstance.__table__.outerjoin(Incident.__table__, incident.id == alert.incident_id)
         )
-        .where(alert.impact.in_(IMPACT_COUNTED))
+        # Literal, so that PostgreSQL's partial index of outage and degraded windows serves
+        # it whatever plan it caches.
+        .where(alert.impact.in_(bindparam("counted", IMPACT_COUNTED, literal_execute=True)))
         .where(alert.starts_at < until)
-        .where(or_(alert.ends_at.is_(None), alert.ends_at > since))
     )
+
     if services is None:
-        rows = _raw(session, query)
+        # Ended after `since`, then still firing: two ranges of the windows' index, where one
+        # OR of both reads all of it (a year of windows, for a month's).
+        rows = _raw(session, query.where(alert.ends_at > since))
+        rows += _raw(session, query.where(alert.ends_at.is_(None)))
     else:
         names = list(services)
+        query = query.where(or_(alert.ends_at.is_(None), alert.ends_at > since))
         # The alert's own service (indexed), then the alerts of incidents a person moved to
         # one of `services`: two indexed reads, where one OR of both would scan the table.
         rows = _raw(session, query.where(alert.service.in_(names)))
@@ -165,28 +182,30 @@ def _incident_windows(
     services: Sequence[str] | None,
 ) -> pd.DataFrame:
     dialect = session.get_bind().dialect.name
-    query = (
-        select(
-            Incident.id,
-            Incident.service,
-            Incident.impact,
-            Incident.source,
-            _epoch_micros(Incident.__table__.c.started_at, dialect),
-            _epoch_micros(Incident.__table__.c.resolved_at, dialect),
-        )
-        .where(Incident.impact.in_(IMPACT_COUNTED))
-        .where(Incident.started_at < until)
-        .where(or_(Incident.resolved_at.is_(None), Incident.resolved_at > since))
-    )
+    overlapping = [
+        Incident.impact.in_(IMPACT_COUNTED),
+        Incident.started_at < until,
+        or_(Incident.resolved_at.is_(None), Incident.resolved_at > since),
+    ]
     if services is not None:
-        query = query.where(Incident.service.in_(list(services)))
+        overlapping.append(Incident.service.in_(list(services)))
+    query = select(
+        Incident.id,
+        Incident.service,
+        Incident.impact,
+        Incident.source,
+        _epoch_micros(Incident.__table__.c.started_at, dialect),
+        _epoch_micros(Incident.__table__.c.resolved_at, dialect),
+    ).where(*overlapping)
     frame = pd.DataFrame(
         _raw(session, query),
         columns=["id", "service", "impact", "source", "started_at", "resolved_at"],
     )
     from_alerts = frame[frame["source"] == "alert"]
     if not from_alerts.empty:
-        worst = _worst_alert_impacts(session, from_alerts["id"].tolist())
+        worst = _worst_alert_impacts(
+            session, select(Incident.id).where(*overlapping, Incident.source == "alert")
+        )
         raised = from_alerts["impact"].map(_RANK) > from_alerts["id"].map(worst).fillna(0)
         frame = pd.concat([frame[frame["source"] != "alert"], from_alerts[raised]])
     ongoing = frame["resolved_at"].isna()
@@ -202,11 +221,14 @@ def _incident_windows(
     )
 
 
-def _worst_alert_impacts(session: Session, incident_ids: list[int]) -> dict[int, int]:
+def _worst_alert_impacts(session: Session, incidents: Select[int]) -> dict[int, int]:
+    # The incidents as a subquery, not a list of ids: a month of a year's incidents is tens
+    # of thousands of ids, past what SQLite binds, and a list that long made PostgreSQL read
+    # every alert instead of probing (incident_id, impact) for each incident.
     worst: dict[int, int] = {}
     rows = session.execute(
         select(AlertInstance.incident_id, AlertInstance.impact)
-        .where(AlertInstance.incident_id.in_(incident_ids))
+        .where(AlertInstance.incident_id.in_(incidents.scalar_subquery()))
         .group_by(AlertInstance.incident_id, AlertInstance.impact)
     )
     for incident_id, impact in rows:
@@ -288,11 +310,22 @@ def delete_maintenance(session: Session, window_id: int, *, actor: str, now: dat
 def known_services(session: Session) -> set[str]:
     """Every service an alert, an incident or a maintenance window names."""
     query: Executable = union(
-        select(AlertInstance.service).where(AlertInstance.service.is_not(None)).distinct(),
-        select(Incident.service).distinct(),
+        _distinct_values(AlertInstance.__table__.c.service, "alert_services"),
+        _distinct_values(Incident.__table__.c.service, "incident_services"),
         select(MaintenanceWindow.service).where(MaintenanceWindow.deleted_at.is_(None)).distinct(),
     )
     return {str(name) for (name,) in _raw(session, query) if name}
+
+
+def _distinct_values(column: ColumnElement[Any], name: str) -> Select[tuple[Any]]:
+    """The distinct non-null values of an indexed column, one index probe each (a loose
+    index scan): a thousand services cost a thousand probes, not a scan of every alert."""
+    found = select(func.min(column).label("value")).cte(name, recursive=True)
+    following = select(column).where(column > found.c.value).order_by(column).limit(1)
+    found = found.union_all(
+        select(following.scalar_subquery().label("value")).where(found.c.value.is_not(None))
+    )
+    return select(found.c.value).where(found.c.value.is_not(None))
 
 
 def open_incident_counts(session: Session) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from access.roles import INGEST
 from collector.admission import InflightBytes, Overloaded
 from collector.alertmanager_view import InvalidSelection, parse_filters
 from collector.alerts import AlertStatus, Delivery, Source
+from collector.listing import list_alerts
 from collector.normalise import (
     from_alertmanager_webhook,
     from_grafana_webhook,
@@ -28,7 +29,7 @@ from collector.schemas import (
     PostableAlerts,
     validation_context,
 )
-from collector.store import AlertQuery, list_alerts
+from collector.store import AlertQuery
 from core.binding import StateSlot
 from core.bounds import MAX_ROW_ID, Instant
 from core.errors import ApiError, ErrorStatus, ErrorTable, error_responses, validation_details

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from collector.alertmanager_view import AlertSelection, HeldAlert, receiver_name
 from collector.alerts import AlertStatus
 from collector.models import AlertInstance
-from collector.store import SCAN_BUDGET_ROWS, label_condition
+from collector.store import label_condition
+from core.pages import SCAN_BUDGET_ROWS
 
 __all__ = ["MAX_LISTED_ALERTS", "FiringList", "firing_alerts"]
 

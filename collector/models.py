@@ -26,7 +26,24 @@ class AlertInstance(Base):
             postgresql_where=text("status = 'firing'"),
             sqlite_where=text("status = 'firing'"),
         ),
-        Index("ix_alerts_service", "service"),
+        # A year of alerts stays fast to page through (migration 0013_big_tables): a service's
+        # alerts and the firing ones newest first, and the windows that overlap a period.
+        Index("ix_alerts_service_id", "service", "id"),
+        Index(
+            "ix_alerts_firing_id",
+            "id",
+            postgresql_where=text("status = 'firing'"),
+            sqlite_where=text("status = 'firing'"),
+        ),
+        Index(
+            "ix_alerts_impact_windows",
+            "ends_at",
+            postgresql_include=["starts_at", "status", "impact", "service", "incident_id"],
+            postgresql_where=text("impact IN ('outage', 'degraded')"),
+            sqlite_where=text("impact IN ('outage', 'degraded')"),
+        ),
+        # An incident's alerts, and their impacts read from the index alone.
+        Index("ix_alerts_incident_id_impact", "incident_id", "impact"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -47,7 +64,7 @@ class AlertInstance(Base):
     category: Mapped[str | None] = mapped_column(String(64))
     impact: Mapped[str | None] = mapped_column(String(16))
     group_key: Mapped[str | None] = mapped_column(Text)
-    incident_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    incident_id: Mapped[int | None] = mapped_column(BigInteger)
     # When slakeeper stored the resolution: tells the transaction that resolved an instance
     # from one that only repeats a resolution already known.
     resolved_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -34,7 +34,6 @@ from rules.matchers import Matcher, MatchOp
 __all__ = [
     "AlertQuery",
     "StoredAlert",
-    "list_alerts",
     "record_deliveries",
     "firing_starts",
     "label_condition",
@@ -306,96 +305,6 @@ class AlertQuery:
     until: datetime | None = None
     after_id: int | None = None
     limit: int = 100
-
-
-# A read with regular-expression matchers examines at most this many rows (RE2, in the
-# application, so that the semantics are Alertmanager's on both databases). When it stops
-# short, the page holds fewer items than asked and its cursor continues where the scan stopped.
-SCAN_BUDGET_ROWS = 20_000
-_SCAN_CHUNK = 1_000
-
-
-def list_alerts(
-    session: Session, query: AlertQuery, *, scan_budget: int = SCAN_BUDGET_ROWS
-) -> tuple[list[AlertInstance], int | None]:
-    """One page of alert instances, newest first, and the id to continue after (or None)."""
-    conditions: list[ColumnElement[bool]] = []
-    if query.status is not None:
-        conditions.append(AlertInstance.status == query.status.value)
-    if query.fingerprint is not None:
-        conditions.append(AlertInstance.fingerprint == query.fingerprint)
-    for column_, wanted in (
-        (AlertInstance.service, query.service),
-        (AlertInstance.level, query.level),
-        (AlertInstance.priority, query.priority),
-        (AlertInstance.impact, query.impact),
-        (AlertInstance.category, query.category),
-        (AlertInstance.source, query.source),
-    ):
-        if wanted is not None:
-            conditions.append(column_ == wanted)
-    if query.incident_id is not None:
-        conditions.append(AlertInstance.incident_id == query.incident_id)
-    if query.since is not None:
-        conditions.append(
-            or_(AlertInstance.ends_at.is_(None), AlertInstance.ends_at >= query.since)
-        )
-    if query.until is not None:
-        conditions.append(AlertInstance.starts_at < query.until)
-    conditions.extend(label_condition(m) for m in query.matchers if not m.is_regex)
-    regexes = [m for m in query.matchers if m.is_regex]
-    if regexes:
-        return _scan(session, conditions, regexes, query, scan_budget)
-    if query.after_id is not None:
-        conditions.append(AlertInstance.id < query.after_id)
-    statement = (
-        select(AlertInstance)
-        .where(*conditions)
-        .order_by(AlertInstance.id.desc())
-        .limit(query.limit + 1)
-    )
-    rows = list(session.scalars(statement))
-    if len(rows) > query.limit:
-        return rows[: query.limit], rows[query.limit - 1].id
-    return rows, None
-
-
-def _scan(
-    session: Session,
-    conditions: list[ColumnElement[bool]],
-    regexes: list[Matcher],
-    query: AlertQuery,
-    budget: int,
-) -> tuple[list[AlertInstance], int | None]:
-    # Only ids and labels are read while scanning; the rows that match are loaded at the end.
-    matched: list[int] = []
-    examined = 0
-    after = query.after_id
-    while True:
-        room = min(_SCAN_CHUNK, budget - examined)
-        statement = select(AlertInstance.id, AlertInstance.labels).where(*conditions)
-        if after is not None:
-            statement = statement.where(AlertInstance.id < after)
-        chunk = session.execute(statement.order_by(AlertInstance.id.desc()).limit(room)).all()
-        for row_id, labels in chunk:
-            examined += 1
-            if all(matcher.matches(labels) for matcher in regexes):
-                if len(matched) == query.limit:
-                    return _load(session, matched), matched[-1]
-                matched.append(row_id)
-        if len(chunk) < room:
-            return _load(session, matched), None  # the end of the table
-        after = chunk[-1][0]
-        if examined >= budget:
-            return _load(session, matched), after
-
-
-def _load(session: Session, ids: list[int]) -> list[AlertInstance]:
-    rows = {
-        row.id: row
-        for row in session.scalars(select(AlertInstance).where(AlertInstance.id.in_(ids)))
-    }
-    return [rows[row_id] for row_id in ids]
 
 
 def label_condition(matcher: Matcher) -> ColumnElement[bool]:

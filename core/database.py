@@ -132,7 +132,13 @@ def create_database_engine(url: str, *, pool_size: int = 5) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_timeout=5.0,
-        connect_args={"connect_timeout": 5, "application_name": "slakeeper"},
+        # No JIT: PostgreSQL compiles any query its planner costs high, and on a year of
+        # alerts the month's windows (report, scrape) spent 3.3 of 5.2 s compiling.
+        connect_args={
+            "connect_timeout": 5,
+            "application_name": "slakeeper",
+            "options": "-c jit=off",
+        },
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
     )

@@ -40,8 +40,19 @@ class Incident(Base):
             sqlite_where=text(_ACTIVE),
         ),
         Index("ix_incidents_group_key_resolved_at", "group_key", "resolved_at"),
-        Index("ix_incidents_state", "state"),
         Index("ix_incidents_service_opened_at", "service", "opened_at"),
+        # Pages in id order by state and by service, a month's incidents and the windows that
+        # overlap a period, on a year of incidents (migration 0013_big_tables).
+        Index("ix_incidents_state_id", "state", "id"),
+        Index("ix_incidents_service_id", "service", "id"),
+        Index(
+            "ix_incidents_manual_id",
+            "id",
+            postgresql_where=text("source = 'manual'"),
+            sqlite_where=text("source = 'manual'"),
+        ),
+        Index("ix_incidents_opened_at", "opened_at"),
+        Index("ix_incidents_resolved_at", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

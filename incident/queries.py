@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Row, or_, select
+from sqlalchemy import ColumnElement, Row, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from collector.models import AlertInstance
+from core.pages import SCAN_BUDGET_ROWS, id_window, unbounded
 from incident.models import Incident, IncidentEvent
+from incident.store import ACTIVE_STATES
 
 __all__ = [
     "QUEUE_COLUMNS",
@@ -23,6 +25,9 @@ __all__ = [
     "list_incidents",
     "queue_incidents",
 ]
+
+
+MANUAL = "manual"  # the source of incidents people report
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +49,42 @@ class IncidentQuery:
     limit: int = 100
 
 
-def list_incidents(session: Session, query: IncidentQuery) -> tuple[list[Incident], int | None]:
-    """One page of incidents, newest first, and the id to continue after (or None)."""
+def list_incidents(
+    session: Session, query: IncidentQuery, *, scan_budget: int = SCAN_BUDGET_ROWS
+) -> tuple[list[Incident], int | None]:
+    """One page of incidents, newest first, and the id to continue after (or None).
+
+    Filters an index serves in id order (one state, or only active ones; a service; the
+    manual incidents) give full pages; others examine a window of at most `scan_budget`
+    ids below the cursor (`core.pages`), so a page may be short and its cursor go on."""
+    conditions = _conditions(replace(query, after_id=None))
+    # No filter at all: the primary key itself serves it.
+    window = (
+        unbounded(query.after_id)
+        if not conditions or _indexed(query)
+        else id_window(session, Incident.id, query.after_id, scan_budget)
+    )
+    if window is None:
+        return [], None  # no incident at all
+    conditions += window.conditions(Incident.id)
     rows = list(
         session.scalars(
-            select(Incident)
-            .where(*_conditions(query))
-            .order_by(Incident.id.desc())
-            .limit(query.limit + 1)
+            select(Incident).where(*conditions).order_by(Incident.id.desc()).limit(query.limit + 1)
         )
     )
-    if len(rows) > query.limit:
-        return rows[: query.limit], rows[query.limit - 1].id
-    return rows, None
+    page_cursor = rows[query.limit - 1].id if len(rows) > query.limit else None
+    return rows[: query.limit], window.cursor_after(page_cursor)
+
+
+def _indexed(query: IncidentQuery) -> bool:
+    """Whether an index reads the incidents `query` asks for in id order (migration
+    0013_big_tables: state and id, service and id, the manual incidents' ids)."""
+    return (
+        len(query.states) == 1
+        or (bool(query.states) and set(query.states) <= set(ACTIVE_STATES))
+        or query.service is not None
+        or query.source == MANUAL
+    )
 
 
 class QueueEntry(NamedTuple):
@@ -100,7 +128,10 @@ def _conditions(query: IncidentQuery) -> list[ColumnElement[bool]]:
     if query.service is not None:
         conditions.append(Incident.service == query.service)
     if query.source is not None:
-        conditions.append(Incident.source == query.source)
+        # Written into the SQL, so that SQLite too may use the partial index of manual ids.
+        conditions.append(
+            Incident.source == bindparam("source", query.source, literal_execute=True)
+        )
     for column_, wanted in (
         (Incident.level, query.levels),
         (Incident.category, query.categories),

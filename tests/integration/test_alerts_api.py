@@ -8,7 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from collector.store import AlertQuery, list_alerts
+from collector.alerts import AlertStatus
+from collector.listing import list_alerts
+from collector.store import AlertQuery
 from core.database import create_database_engine
 from rules.matchers import parse_matcher
 from tests.integration.payloads import webhook_alert, webhook_with
@@ -186,3 +188,47 @@ def test_a_regex_read_examines_a_bounded_number_of_rows(
     engine.dispose()
     assert sorted(seen, key=int) == [str(n) for n in range(0, 25, 2)]
     assert len(seen) == len(set(seen)) and pages >= 5
+
+
+def test_a_filter_no_index_serves_examines_a_window_and_its_cursors_find_every_match(
+    client: TestClient, database_url: str
+) -> None:
+    # Every fifth alert is critical: a window of 4 ids holds at most one, often none.
+    alerts = [
+        webhook_alert("A", n=str(n), severity="critical" if n % 5 == 0 else "warning")
+        for n in range(23)
+    ]
+    for alert in alerts:
+        assert client.post(AM, json=webhook_with(alert)).status_code == 200
+    engine = create_database_engine(database_url)
+    seen: list[str] = []
+    sizes: list[int] = []
+    after = None
+    with Session(engine) as session:
+        while True:
+            query = AlertQuery(level="critical", limit=3, after_id=after)
+            rows, after = list_alerts(session, query, scan_budget=4)
+            seen.extend(row.labels["n"] for row in rows)
+            sizes.append(len(rows))
+            if after is None:
+                break
+    engine.dispose()
+    assert seen == ["20", "15", "10", "5", "0"]  # newest first, each once
+    assert max(sizes) <= 1 and 0 in sizes and len(sizes) >= 23 // 4
+
+
+def test_a_service_or_the_firing_alerts_fill_every_page_whatever_the_window(
+    client: TestClient, database_url: str
+) -> None:
+    for n in range(12):
+        alert = webhook_alert("B", n=str(n), service="rare" if n in (0, 11) else "common")
+        assert client.post(AM, json=webhook_with(alert)).status_code == 200
+    engine = create_database_engine(database_url)
+    with Session(engine) as session:
+        rows, after = list_alerts(session, AlertQuery(service="rare", limit=5), scan_budget=2)
+        firing, _ = list_alerts(
+            session, AlertQuery(status=AlertStatus.FIRING, limit=12), scan_budget=2
+        )
+    engine.dispose()
+    assert [row.labels["n"] for row in rows] == ["11", "0"] and after is None
+    assert len(firing) == 12

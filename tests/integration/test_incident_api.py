@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from core.database import create_database_engine
+from incident.queries import IncidentQuery, list_incidents
 from tests.conftest import FIXTURES
 from tests.integration.conftest import AppFactory, Clock
 
@@ -316,3 +319,24 @@ def test_openings_and_breaches_are_counted_on_metrics(api: TestClient, clock: Cl
         'slakeeper_sla_breaches_total{kind="response",priority="P1",service="payments"} 1.0'
         in metrics
     )
+
+
+def test_a_filter_no_index_serves_examines_a_window_and_its_cursors_find_every_match(
+    api: TestClient, database_url: str
+) -> None:
+    ids = [report(api, priority="P1" if n % 4 == 0 else "P3")["id"] for n in range(10)]
+    engine = create_database_engine(database_url)
+    seen: list[int] = []
+    after = None
+    with Session(engine) as session:
+        while True:
+            query = IncidentQuery(priorities=("P1",), limit=2, after_id=after)
+            rows, after = list_incidents(session, query, scan_budget=3)
+            assert len(rows) <= 1
+            seen.extend(row.id for row in rows)
+            if after is None:
+                break
+        manual, _ = list_incidents(session, IncidentQuery(source="manual"), scan_budget=3)
+    engine.dispose()
+    assert seen == [ids[8], ids[4], ids[0]]
+    assert [row.id for row in manual] == ids[::-1]  # an index: one full page
