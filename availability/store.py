@@ -153,6 +153,14 @@ def _alert_windows(
     frame = pd.DataFrame(
         rows, columns=["service", "impact", "incident_impact", "status", "starts_at", "ends_at"]
     )
+    return _windows_of(frame, now=now, services=services)
+
+
+def _windows_of(
+    frame: pd.DataFrame, *, now: datetime, services: Sequence[str] | None
+) -> pd.DataFrame:
+    """Alert rows as windows: each alert at its own impact capped by its incident's, open
+    ones ending at `now`; only `services`' when given."""
     firing = (frame["status"] == AlertStatus.FIRING.value).to_numpy()
     own = frame["impact"].map(_RANK).to_numpy(dtype=np.int64)
     capped = frame["incident_impact"].map(_RANK).fillna(2).to_numpy(dtype=np.int64)
