@@ -182,16 +182,20 @@ def test_every_selection_reads_an_index(engine: Engine) -> None:
     cutoff = NOW - timedelta(days=30)
     (run,) = settled_runs("payments", {"2024-11"}, RULES.service("payments").timezone)
     uncounted, counted = alert_selections(cutoff, [run])
+    # Each selection and the indexes that serve it: a counted alert's month is also an
+    # `ends_at` range of the index availability reads its windows through (0013), which the
+    # planner may prefer; either is an index read, not a scan of every alert.
     expected = {
-        "ix_deliveries_received_at": dated_selection("deliveries", cutoff),
-        "ix_notification_attempts_at": dated_selection("notification_attempts", cutoff),
-        "ix_audit_events_at": dated_selection("audit_events", cutoff),
-        "ix_alerts_housekeeping_uncounted": uncounted,
-        "ix_alerts_housekeeping_counted": counted,
+        ("ix_deliveries_received_at",): dated_selection("deliveries", cutoff),
+        ("ix_notification_attempts_at",): dated_selection("notification_attempts", cutoff),
+        ("ix_audit_events_at",): dated_selection("audit_events", cutoff),
+        ("ix_alerts_housekeeping_uncounted",): uncounted,
+        ("ix_alerts_housekeeping_counted", "ix_alerts_impact_windows"): counted,
     }
     with writing_session(engine) as session:
         if engine.dialect.name == "postgresql":
             # On empty tables a scan costs nothing: show which index the planner can use.
             session.execute(text("SET LOCAL enable_seqscan = off"))
-        for index, selection in expected.items():
-            assert index in plan(session, selection), plan(session, selection)
+        for indexes, selection in expected.items():
+            shown = plan(session, selection)
+            assert any(index in shown for index in indexes), shown
