@@ -40,6 +40,9 @@ def _dump_every(directory: Path, seconds: float) -> None:
 
 def serve_traced(directory: Path, seconds: float, arguments: list[str]) -> None:
     """Run the slakeeper CLI with `arguments`, traced, dumping snapshots in `directory`."""
+    # Imported before tracing starts: importing the app traced takes minutes, and only what
+    # the server allocates once serving matters here.
+    import slakeeper.app  # noqa: F401
     from slakeeper.cli import main as slakeeper_main
 
     directory.mkdir(parents=True, exist_ok=True)

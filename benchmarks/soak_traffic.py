@@ -200,7 +200,7 @@ class Traffic:
     seed: int = 20
     incident_ids: list[int] = field(default_factory=list)
 
-    def _paced(self, per_second: float, step: Callable[[int], None]) -> None:
+    def _paced(self, per_second: float, step: Callable[[int], object]) -> None:
         tick, interval = 0, 1.0 / per_second
         started = time.monotonic()
         while not self.stop.is_set():
