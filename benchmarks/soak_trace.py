@@ -11,8 +11,11 @@ server about twice and sees only Python's allocations, not the C libraries' own.
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import os
 import sys
+import tempfile
 import threading
 import tracemalloc
 from collections import Counter
@@ -23,11 +26,66 @@ __all__ = ["compare", "serve_traced"]
 FRAMES = 8
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks")
+        + ("uordblks", "fordblks", "keepcost")
+    ]
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _allocators() -> str:
+    """glibc's heap (all arenas) and pymalloc's arenas, in MiB, on one line."""
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = _MallInfo2
+    info = libc.mallinfo2()
+    with tempfile.TemporaryFile() as capture:
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        stats = capture.read().decode(errors="replace").splitlines()
+    pymalloc = {
+        line.split("=")[0].strip(): line.split("=")[1].strip().replace(",", "")
+        for line in stats
+        if line.startswith(("# arenas allocated current", "# bytes in allocated blocks"))
+    }
+    mib = 1024 * 1024
+    return (
+        f"glibc heap {info.arena / mib:.1f} (in use {info.uordblks / mib:.1f}, free "
+        f"{info.fordblks / mib:.1f}, top {info.keepcost / mib:.1f}), mmapped "
+        f"{info.hblkhd / mib:.1f} in {info.hblks}; pymalloc arenas "
+        f"{pymalloc.get('# arenas allocated current', '?')}, in blocks "
+        f"{int(pymalloc.get('# bytes in allocated blocks', 0)) / mib:.1f}"
+    )
+
+
 def _dump_every(directory: Path, seconds: float) -> None:
     number = 0
     while True:
         threading.Event().wait(seconds)
         gc.collect()
+        line = f"{number:04d} RSS {_rss_mib():.1f} MiB, {_allocators()}"
+        if os.environ.get("SOAK_TRIM_PROBE") == "1":
+            # How much of it malloc_trim would give back (the probe does give it back).
+            ctypes.CDLL(None).malloc_trim(0)
+            line += f"; after malloc_trim RSS {_rss_mib():.1f} MiB"
+        with (directory / "allocators.log").open("a") as log:
+            log.write(line + "\n")
+        if not tracemalloc.is_tracing():
+            number += 1
+            continue
         snapshot = tracemalloc.take_snapshot().filter_traces(
             [tracemalloc.Filter(False, tracemalloc.__file__)]
         )
@@ -46,7 +104,8 @@ def serve_traced(directory: Path, seconds: float, arguments: list[str]) -> None:
     from slakeeper.cli import main as slakeeper_main
 
     directory.mkdir(parents=True, exist_ok=True)
-    tracemalloc.start(FRAMES)
+    if os.environ.get("SOAK_TRACEMALLOC", "1") != "0":
+        tracemalloc.start(FRAMES)
     threading.Thread(target=_dump_every, args=(directory, seconds), daemon=True).start()
     sys.argv = ["slakeeper", *arguments]
     slakeeper_main()

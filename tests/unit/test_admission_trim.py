@@ -1,0 +1,89 @@
+"""Freed memory goes back to the system after large pushes, and after many small ones, but
+never more than once per interval for the small ones (a trim stalls allocation meanwhile)."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.admission import TRIM_AFTER_PEAK_BYTES, InflightBytes
+
+KIB = 1024
+
+
+class Trims:
+    def __init__(self) -> None:
+        self.count = 0
+        self.now = 1000.0
+
+    def trim(self) -> None:
+        self.count += 1
+
+    def clock(self) -> float:
+        return self.now
+
+
+def budget(trims: Trims) -> InflightBytes:
+    return InflightBytes(
+        64 * 1024 * KIB,
+        trim_after_bytes=512 * KIB,
+        trim_interval_s=30.0,
+        trim=trims.trim,
+        monotonic=trims.clock,
+    )
+
+
+def push(inflight: InflightBytes, size: int) -> None:
+    inflight.reserve(size)
+    inflight.release(size)
+
+
+def test_one_push_of_two_thousand_alerts_is_trimmed_after_though_it_never_held_4_mib() -> None:
+    trims = Trims()
+    push(budget(trims), 900 * KIB)
+    assert trims.count == 1
+
+
+def test_small_pushes_trim_once_their_bytes_add_up_and_not_again_within_the_interval() -> None:
+    trims = Trims()
+    inflight = budget(trims)
+    for _ in range(511):
+        push(inflight, KIB)
+    assert trims.count == 0
+    push(inflight, KIB)
+    assert trims.count == 1
+    for _ in range(2000):
+        push(inflight, KIB)
+    assert trims.count == 1
+    trims.now += 30.0
+    push(inflight, KIB)
+    assert trims.count == 2
+
+
+def test_nothing_is_trimmed_while_a_push_is_still_in_flight() -> None:
+    trims = Trims()
+    inflight = budget(trims)
+    inflight.reserve(KIB)
+    push(inflight, 900 * KIB)
+    assert trims.count == 0
+    inflight.release(KIB)
+    assert trims.count == 1
+
+
+def test_a_burst_past_the_peak_is_trimmed_at_once_whatever_the_interval() -> None:
+    trims = Trims()
+    inflight = budget(trims)
+    push(inflight, 900 * KIB)
+    sizes = [TRIM_AFTER_PEAK_BYTES // 2, TRIM_AFTER_PEAK_BYTES // 2]
+    for size in sizes:
+        inflight.reserve(size)
+    for size in sizes:
+        inflight.release(size)
+    assert trims.count == 2
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"), [("trim_after_bytes", 0), ("trim_interval_s", -1.0)]
+)
+def test_a_budget_refuses_a_trim_rule_that_cannot_hold(argument: str, value: float) -> None:
+    with pytest.raises(ValueError, match=argument):
+        InflightBytes(1024, **{argument: value})  # type: ignore[arg-type]
