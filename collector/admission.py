@@ -11,12 +11,12 @@ retry, and nothing of it is read or written.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
 import threading
 import time
 from collections.abc import Callable
+
+from core.memory import release_freed_memory
 
 __all__ = ["InflightBytes", "Overloaded"]
 
@@ -64,7 +64,7 @@ class InflightBytes:
         self.limit = limit
         self._trim_after = trim_after_bytes
         self._trim_interval = trim_interval_s
-        self._trim = trim or _malloc_trim
+        self._trim = trim or release_freed_memory
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -105,22 +105,3 @@ class InflightBytes:
                 self._peak, self._since_trim, self._trimmed_at = 0, 0, now
         if trim:
             self._trim()
-
-
-def _load_libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        libc = ctypes.CDLL(name)
-    except OSError:
-        return None
-    return libc if hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _load_libc()
-
-
-def _malloc_trim() -> None:
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)

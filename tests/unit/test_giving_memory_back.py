@@ -1,11 +1,15 @@
-"""Freed memory goes back to the system after large pushes, and after many small ones, but
-never more than once per interval for the small ones (a trim stalls allocation meanwhile)."""
+"""Freed memory goes back to the system: now and then, after large pushes, and after many
+small ones, but never more than once per interval for those (a trim stalls allocation)."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 import pytest
 
 from collector.admission import TRIM_AFTER_PEAK_BYTES, InflightBytes
+from core.memory import MemoryTrimmer, release_freed_memory
 
 KIB = 1024
 
@@ -87,3 +91,31 @@ def test_a_burst_past_the_peak_is_trimmed_at_once_whatever_the_interval() -> Non
 def test_a_budget_refuses_a_trim_rule_that_cannot_hold(argument: str, value: float) -> None:
     with pytest.raises(ValueError, match=argument):
         InflightBytes(1024, **{argument: value})  # type: ignore[arg-type]
+
+
+def test_the_trimmer_trims_now_and_then_until_it_is_stopped() -> None:
+    trimmed = threading.Event()
+    count = [0]
+
+    def trim() -> None:
+        count[0] += 1
+        trimmed.set()
+
+    trimmer = MemoryTrimmer(every_s=0.01, trim=trim)
+    trimmer.start()
+    assert trimmed.wait(5.0)
+    trimmer.stop()
+    after_stop = count[0]
+    time.sleep(0.05)
+    assert count[0] == after_stop
+
+
+def test_a_trimmer_refuses_an_interval_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match="every_s"):
+        MemoryTrimmer(every_s=0)
+
+
+def test_giving_memory_back_is_harmless_whatever_the_heap_holds() -> None:
+    kept = [bytearray(n) for n in range(1000, 200_000, 997)]
+    release_freed_memory()
+    assert len(kept) == 200
