@@ -3,13 +3,14 @@ small ones, but never more than once per interval for those (a trim stalls alloc
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
 import pytest
 
 from collector.admission import TRIM_AFTER_PEAK_BYTES, InflightBytes
-from core.memory import MemoryTrimmer, release_freed_memory
+from core.memory import MALLOC_ARENAS, MemoryTrimmer, cap_malloc_arenas, release_freed_memory
 
 KIB = 1024
 
@@ -119,3 +120,18 @@ def test_giving_memory_back_is_harmless_whatever_the_heap_holds() -> None:
     kept = [bytearray(n) for n in range(1000, 200_000, 997)]
     release_freed_memory()
     assert len(kept) == 200
+
+
+def test_the_arena_cap_reaches_the_workers_and_respects_the_operators_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Set, then removed: monkeypatch then removes what the cap sets, after the test.
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "")
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert cap_malloc_arenas() is True
+    assert os.environ["MALLOC_ARENA_MAX"] == str(MALLOC_ARENAS)
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert cap_malloc_arenas() is False
+    assert os.environ["MALLOC_ARENA_MAX"] == "4"
+    with pytest.raises(ValueError, match="count"):
+        cap_malloc_arenas(0)
