@@ -15,7 +15,11 @@ Every `--sample-seconds` the resident memory (VmRSS) of every process of the ser
 supervisor and its workers, with `--workers` > 1) is read from /proc. Warm-up ends at the
 first sample taken `--warmup-minutes` after the start once every route has answered
 successfully. Prints the curve as it goes, then the samples every 5 minutes and the growth
-from start and from the end of warm-up to the end. Measures and prints; asserts nothing.
+from start and from the end of warm-up to the end. A large push costs tens of MiB for a few
+seconds, so a single sample may catch one: the level after warm-up is the median of the
+samples of the `--level-minutes` after it, the level at the end the median of the last
+`--level-minutes`; start is the sample before any traffic. Measures and prints; asserts
+nothing. `--summarise LOG` prints the same summary from the curve a soak printed.
 
 Run: `.venv/bin/python -m benchmarks.soak --minutes 60 --database postgresql`.
 `--trace DIR` runs the server under tracemalloc (`soak_trace`), one worker, for diagnosis.
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -78,6 +83,7 @@ WARMUP_ROUTES = frozenset(
     }
 )
 Sample = tuple[float, dict[int, float]]
+CURVE_LINE = re.compile(r"^\s*([\d.]+) min\s+([\d.]+) MiB")
 
 
 def rule_file(directory: Path) -> Path:
@@ -204,26 +210,52 @@ def soak(server: Server, traffic: Traffic, options: argparse.Namespace) -> tuple
     return samples, warm
 
 
-def report(samples: list[Sample], warm: int, tally: Tally) -> None:
-    total = [(at, sum(rss.values())) for at, rss in samples]
+def _level(curve: list[tuple[float, float]], since: float, until: float) -> float:
+    """The median RSS of the samples taken in [since, until]: a sample caught during a large
+    push (tens of MiB for a few seconds) is not the level the server settles at."""
+    inside = sorted(mib for at, mib in curve if since <= at <= until)
+    return inside[len(inside) // 2]
+
+
+def summarise(curve: list[tuple[float, float]], warm_at: float | None, window_s: float) -> None:
+    """The curve every ~5 minutes, then start, after warm-up and end, and the growth."""
     print("\nthe curve, a sample every ~5 minutes:\n\n| minute | RSS MiB |\n|---:|---:|")
     shown = -300.0
-    for index, (at, mib) in enumerate(total):
-        if at - shown >= 299 or index == len(total) - 1:
+    for index, (at, mib) in enumerate(curve):
+        if at - shown >= 299 or index == len(curve) - 1:
             print(f"| {at / 60:.1f} | {mib:.1f} |")
             shown = at
-    start, end = total[0][1], total[-1][1]
+    start, last = curve[0][1], curve[-1][0]
+    end = _level(curve, last - window_s, last)
+    levels = f"median of the samples of the {window_s / 60:g} minutes"
     print(
-        f"\nstart {start:.1f} MiB, end {end:.1f} MiB: {100 * (end / start - 1):+.1f} % from start"
+        f"\nstart (before any traffic) {start:.1f} MiB; end ({levels} up to the end) {end:.1f} MiB"
     )
-    if warm >= 0:
-        at, mib = total[warm]
-        growth = 100 * (end / mib - 1)
-        print(f"after warm-up ({at / 60:.1f} min) {mib:.1f} MiB: {growth:+.1f} % to the end")
-        peak = max(m for _, m in total[warm:])
-        print(f"peak after warm-up {peak:.1f} MiB")
-    else:
-        print("warm-up never ended (some route never answered 2xx/3xx)")
+    print(f"growth from start to end: {100 * (end / start - 1):+.1f} %")
+    if warm_at is None:
+        print("warm-up never ended (some route never answered 2xx or 3xx)")
+        return
+    warm = _level(curve, warm_at, warm_at + window_s)
+    print(f"after warm-up ({levels} from {warm_at / 60:.1f} min) {warm:.1f} MiB")
+    print(f"growth from the end of warm-up to the end: {100 * (end / warm - 1):+.1f} %")
+    print(f"highest sample after warm-up {max(m for at, m in curve if at >= warm_at):.1f} MiB")
+
+
+def summarise_log(path: Path, window_s: float) -> None:
+    """`summarise` the curve a soak printed to `path`."""
+    curve: list[tuple[float, float]] = []
+    warm_at = None
+    for line in path.read_text().splitlines():
+        if (found := CURVE_LINE.match(line)) is not None:
+            curve.append((float(found[1]) * 60, float(found[2])))
+            if "end of warm-up" in line:
+                warm_at = curve[-1][0]
+    summarise(curve, warm_at, window_s)
+
+
+def report(samples: list[Sample], warm: int, tally: Tally, window_s: float) -> None:
+    curve = [(at, sum(rss.values())) for at, rss in samples]
+    summarise(curve, samples[warm][0] if warm >= 0 else None, window_s)
     print("\nanswers by route and status:")
     for line in tally.summary():
         print(f"  {line}")
@@ -243,7 +275,12 @@ def main() -> None:
     parser.add_argument("--big-size", type=int, default=2000)
     parser.add_argument("--trace", type=Path, help="tracemalloc snapshots into this directory")
     parser.add_argument("--trace-seconds", type=float, default=120.0)
+    parser.add_argument("--level-minutes", type=float, default=5.0, help="see the docstring")
+    parser.add_argument("--summarise", type=Path, help="only summarise the curve of this log")
     options = parser.parse_args()
+    if options.summarise:
+        summarise_log(options.summarise, options.level_minutes * 60)
+        return
     if options.trace and options.workers != 1:
         parser.error("--trace needs one worker")
     print(
@@ -271,7 +308,7 @@ def main() -> None:
                 )
                 samples, warm = soak(server, traffic, options)
             print(f"server log:\n{log_tail(server.log_path)}")
-    report(samples, warm, traffic.tally)
+    report(samples, warm, traffic.tally, options.level_minutes * 60)
 
 
 if __name__ == "__main__":
