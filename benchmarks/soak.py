@@ -273,6 +273,7 @@ def main() -> None:
     parser.add_argument("--reads-per-second", type=float, default=2.0)
     parser.add_argument("--big-every", type=float, default=300.0, help="seconds")
     parser.add_argument("--big-size", type=int, default=2000)
+    parser.add_argument("--big-severity", default="critical", help="warning: no degraded time")
     parser.add_argument("--trace", type=Path, help="tracemalloc snapshots into this directory")
     parser.add_argument("--trace-seconds", type=float, default=120.0)
     parser.add_argument("--level-minutes", type=float, default=5.0, help="see the docstring")
@@ -305,6 +306,7 @@ def main() -> None:
                     options.reads_per_second,
                     options.big_every,
                     options.big_size,
+                    options.big_severity,
                 )
                 samples, warm = soak(server, traffic, options)
             print(f"server log:\n{log_tail(server.log_path)}")

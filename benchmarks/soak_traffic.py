@@ -152,9 +152,9 @@ class Alerts:
             return self.new_group()
         return [resolved(self.firing.popleft())]
 
-    def big_group(self, size: int) -> list[dict[str, Any]]:
+    def big_group(self, size: int, severity: str = "critical") -> list[dict[str, Any]]:
         service, now = self.chance.choice(SERVICES), _now()
-        return [self._alert(service, "NodeExporterDown", "critical", now) for _ in range(size)]
+        return [self._alert(service, "NodeExporterDown", severity, now) for _ in range(size)]
 
 
 def resolved(alert: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +197,7 @@ class Traffic:
     reads_per_second: float = 2.0
     big_every_s: float = 300.0
     big_size: int = 2000
+    big_severity: str = "critical"  # the shipped rules: critical is degraded time, warning none
     seed: int = 20
     incident_ids: list[int] = field(default_factory=list)
 
@@ -223,7 +224,11 @@ class Traffic:
             if time.monotonic() - last_big > self.big_every_s / 2:
                 last_big = time.monotonic()
                 # A large group fires, and resolves half a period later.
-                group = [resolved(a) for a in big] if big else alerts.big_group(self.big_size)
+                group = (
+                    [resolved(a) for a in big]
+                    if big
+                    else alerts.big_group(self.big_size, self.big_severity)
+                )
                 big = [] if big else group
                 client.call("webhook (large)", "POST", WEBHOOK_PATH, webhook(group))
                 return
