@@ -7,6 +7,10 @@ DIR/NNNN.snap (the snapshot) and DIR/NNNN.types (live objects by type, from the 
 `python -m benchmarks.soak_trace compare OLD NEW` prints the tracebacks whose allocations
 grew most between two snapshots, and the types whose counts grew most. Tracing slows the
 server about twice and sees only Python's allocations, not the C libraries' own.
+
+Every SECONDS it also appends to DIR/allocators.log the RSS, glibc's heaps (`mallinfo2`: in
+use, free, mmapped) and pymalloc's arenas. `SOAK_TRACEMALLOC=0` keeps only that line (no
+tracing, no snapshots); `SOAK_TRIM_PROBE=1` then calls `malloc_trim` and logs the RSS after.
 """
 
 from __future__ import annotations
