@@ -43,6 +43,7 @@ from core.counters import read_counters
 from core.database import create_database_engine, writing_session
 from core.errors import ErrorTable, install_error_handlers
 from core.fastpath import take_short_path
+from core.memory import MemoryTrimmer
 from core.responses import JSONBody
 from core.strict_query import reject_unknown_query_parameters
 from incident.api import IncidentDesk
@@ -271,9 +272,12 @@ def _lifespan(
         with suppress(RuleFileError):
             reloading.reload(SIGHUP)
 
+    trimmer = MemoryTrimmer()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         pipeline.start()
+        trimmer.start()
         if scheduler is not None:
             scheduler.start()
         if reload_on_sighup:
@@ -290,6 +294,7 @@ def _lifespan(
             await run_in_threadpool(periods.close)
             await run_in_threadpool(pipeline.stop)
             await run_in_threadpool(parts.authenticator.close)
+            await run_in_threadpool(trimmer.stop)
             parts.engine.dispose()
 
     return lifespan

@@ -18,6 +18,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from core.memory import cap_malloc_arenas
 from rules.loader import RuleFileError
 from rules.reloading import ActiveRules
 from slakeeper.scheduler import running_jobs
@@ -53,6 +54,8 @@ class _RulesReloadingSupervisor(Multiprocess):
 
 def run_server(settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM; the app is built in each worker from `SLAKEEPER_*`."""
+    # Before uvicorn starts any thread, and inherited by the workers it spawns.
+    cap_malloc_arenas()
     config = uvicorn.Config(
         _FACTORY,
         factory=True,
