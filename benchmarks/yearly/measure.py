@@ -16,6 +16,7 @@ from benchmarks.yearly.building import Built
 from benchmarks.yearly.dataset import Sizes, service_name
 from benchmarks.yearly.options import Options
 from benchmarks.yearly.reads import Case, Client, Timing, read_cases, time_case, walk_cursor
+from benchmarks.yearly.sweeping import time_housekeeping
 
 __all__ = ["DatabaseFigures", "measure_database"]
 
@@ -31,7 +32,7 @@ class DatabaseFigures:
     reads: list[Timing] = field(default_factory=list)
     walks: dict[str, list[float]] = field(default_factory=dict)
     ingestion: list[Figures] = field(default_factory=list)
-    housekeeping: str = "not measured: no housekeeping job on this branch yet"
+    housekeeping: str = "not measured"
 
 
 def _example(client: Client, sizes: Sizes) -> tuple[int, str]:
@@ -121,12 +122,7 @@ def measure_database(
                 figures.reads.append(timing)
         finally:
             client.close()
-        # TODO(housekeeping): once the branch `housekeeping` is merged, time one batch here:
-        # `housekeeping.sweeping.delete_in_batches(engine, "alerts", selection, limit=...,
-        # until=lambda: True after one batch)` on built.url, with a retention shorter than the
-        # year (its default keeps alert instances 400 days: nothing here would go), and put
-        # the figure in `figures.housekeeping`. Its selection `ends_at < cutoff` of resolved
-        # alerts of every impact is served by no index yet (ix_alerts_impact_windows holds
-        # outage and degraded ones only).
+        figures.housekeeping = time_housekeeping(built.url, built.end)
+        print(f"  housekeeping: {figures.housekeeping}", flush=True)
         figures.ingestion = _ingestion(options, server, built.kind)
     return figures
