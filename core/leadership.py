@@ -196,7 +196,7 @@ class SoleElector:
         return True
 
     def resign(self) -> None:
-        pass
+        return None  # nothing was taken: there is nothing to give back
 
 
 def elector_for(url: str | URL, *, name: str, round_interval: timedelta) -> Elector:
